@@ -1,0 +1,43 @@
+# The two commands a newcomer needs: `make demo` (the main job on the local cluster) and
+# `make test` (every test layer). Both install what they need first.
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+export PATH := $(CURDIR)/.venv/bin:$(PATH)
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+CLUSTER := .venv/bin/python tools/local_cluster/local_cluster.py
+SANITY_ROOT := $(CURDIR)/.cache/sanity/ansible_collections/terragonlabs/progressive_delivery
+
+.PHONY: demo test bootstrap cluster-up cluster-down cluster-status sanity lint unit integration
+
+demo: bootstrap cluster-up
+	ansible-playbook -i inventories/local playbooks/blue_green.yml
+
+test: bootstrap cluster-up sanity lint unit integration
+
+bootstrap:
+	@bash tools/bootstrap.sh
+
+cluster-up: bootstrap
+	@$(CLUSTER) up
+
+cluster-down:
+	@$(CLUSTER) down
+
+cluster-status:
+	@$(CLUSTER) status
+
+# ansible-test needs the collection under ansible_collections/<namespace>/<name>; copy what git
+# tracks (plus uncommitted edits) there rather than asking for a particular checkout path.
+sanity: bootstrap
+	@rm -rf $(SANITY_ROOT) && mkdir -p $(SANITY_ROOT)
+	@git ls-files -co --exclude-standard -z | rsync -a --from0 --files-from=- ./ $(SANITY_ROOT)/
+	cd $(SANITY_ROOT) && ansible-test sanity --venv --python 3.11 --color no
+
+lint: bootstrap
+	ansible-lint --profile production
+
+unit: bootstrap
+	pytest tests/unit
+
+integration: cluster-up
+	pytest tests/integration

@@ -1,0 +1,90 @@
+"""Fixtures for tests against the real local cluster: one cluster and Prometheus per test session
+(started when not running, left running for the next session), a fresh namespace per test."""
+
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+import uuid
+from pathlib import Path
+
+import pytest
+from kubernetes import client, config
+from kubernetes.client.rest import ApiException
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "tools" / "local_cluster"))
+
+import local_cluster  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def cluster():
+    try:
+        local_cluster.up()
+    except local_cluster.ClusterError as error:
+        pytest.fail(f"the local cluster did not start: {error}")
+    return local_cluster.cluster_info()
+
+
+@pytest.fixture(scope="session")
+def api_client(cluster):
+    return config.new_client_from_config(config_file=cluster["kubeconfig"])
+
+
+@pytest.fixture()
+def namespace(api_client):
+    """A fresh namespace that enforces the restricted Pod Security profile, deleted afterwards."""
+    name = f"test-{uuid.uuid4().hex[:8]}"
+    core = client.CoreV1Api(api_client)
+    core.create_namespace({"metadata": {"name": name, "labels": {
+        "pod-security.kubernetes.io/enforce": "restricted"}}})
+    wait_for(lambda: _has_default_service_account(core, name), 30, "the default ServiceAccount")
+    yield name
+    core.delete_namespace(name)
+
+
+def _has_default_service_account(core, namespace):
+    try:
+        core.read_namespaced_service_account("default", namespace)
+    except ApiException as error:
+        if error.status == 404:
+            return False
+        raise
+    return True
+
+
+def wait_for(predicate, timeout, what, interval=0.25):
+    """Polls predicate until it returns something truthy, which is returned."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = predicate()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)
+
+
+def prometheus_query(prometheus_url, query):
+    """The result vector of an instant query, as [(labels, float value)]."""
+    url = f"{prometheus_url}/api/v1/query?" + urllib.parse.urlencode({"query": query})
+    with urllib.request.urlopen(url, timeout=10) as response:
+        body = json.load(response)
+    assert body["status"] == "success", body
+    return [(sample["metric"], float(sample["value"][1])) for sample in body["data"]["result"]]
+
+
+def run_playbook(cluster, playbook, *args, check=True):
+    """Runs ansible-playbook from the repository root as a user would."""
+    env = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"),
+               K8S_AUTH_KUBECONFIG=cluster["kubeconfig"], ANSIBLE_FORCE_COLOR="0")
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "ansible-playbook"), str(REPO / "playbooks" / playbook), *args],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=900, check=False)
+    if check and result.returncode != 0:
+        raise AssertionError(f"{playbook} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+    return result

@@ -1,0 +1,84 @@
+"""The simulator's reading of each router's split, and its latency histogram."""
+
+import sys
+from pathlib import Path
+
+import pytest
+from kubernetes import client
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools" / "local_cluster"))
+
+import traffic_simulator as sim  # noqa: E402
+
+
+def shares(split):
+    return [(b.service, dict(b.subset_labels), w) for b, w in split]
+
+
+def test_virtual_service_default_route_with_subsets():
+    vs = {"metadata": {"namespace": "ns"}, "spec": {"http": [
+        {"match": [{"headers": {"x-canary": {"exact": "1"}}}],
+         "route": [{"destination": {"host": "web", "subset": "canary"}}]},
+        {"route": [{"destination": {"host": "web.ns.svc.cluster.local", "subset": "stable"}, "weight": 80},
+                   {"destination": {"host": "web", "subset": "canary"}, "weight": 20}]}]}}
+    rules = {("web", "stable"): {"version": "1"}, ("web", "canary"): {"version": "2"}}
+    assert shares(sim.split_virtual_service(vs, "web", rules)) == [
+        ("web", {"version": "1"}, 80), ("web", {"version": "2"}, 20)]
+
+
+def test_virtual_service_for_another_host_is_ignored():
+    vs = {"metadata": {"namespace": "ns"},
+          "spec": {"http": [{"route": [{"destination": {"host": "other"}}]}]}}
+    assert sim.split_virtual_service(vs, "web", {}) is None
+
+
+def test_single_destination_gets_everything():
+    vs = {"metadata": {"namespace": "ns"}, "spec": {"http": [{"route": [{"destination": {"host": "web"}}]}]}}
+    assert shares(sim.split_virtual_service(vs, "web", {})) == [("web", {}, 100)]
+
+
+def test_http_route_weights_default_to_one_and_header_rules_are_skipped():
+    route = {"spec": {"rules": [
+        {"matches": [{"headers": [{"name": "x-canary", "value": "1"}]}],
+         "backendRefs": [{"name": "web-canary"}]},
+        {"backendRefs": [{"name": "web"}, {"name": "web-canary", "weight": 3}]}]}}
+    assert shares(sim.split_http_route(route, "web")) == [("web", {}, 1), ("web-canary", {}, 3)]
+
+
+def ingress(name, service, annotations=None, host="web.example.com"):
+    return client.V1Ingress(
+        metadata=client.V1ObjectMeta(name=name, annotations=annotations or {}),
+        spec=client.V1IngressSpec(rules=[client.V1IngressRule(host=host, http=client.V1HTTPIngressRuleValue(
+            paths=[client.V1HTTPIngressPath(path="/", path_type="Prefix", backend=client.V1IngressBackend(
+                service=client.V1IngressServiceBackend(name=service)))]))]))
+
+
+def test_nginx_canary_ingress_takes_its_weight_from_the_stable_one():
+    canary = ingress("web-canary", "web-canary", {sim.NGINX_CANARY: "true", sim.NGINX_CANARY_WEIGHT: "20"})
+    split = sim.split_nginx(ingress("web", "web"), [canary])
+    assert [(b.service, b.canary, round(w, 3)) for b, w in split] == [
+        ("web", False, 0.8), ("web-canary", True, 0.2)]
+
+
+def test_nginx_canary_weight_total_and_other_hosts():
+    canary = ingress("web-canary", "web-canary", {sim.NGINX_CANARY: "true", sim.NGINX_CANARY_WEIGHT: "50",
+                                                  sim.NGINX_CANARY_TOTAL: "200"})
+    elsewhere = ingress("api-canary", "api-canary", {sim.NGINX_CANARY: "true",
+                                                     sim.NGINX_CANARY_WEIGHT: "90"}, host="api.example.com")
+    split = sim.split_nginx(ingress("web", "web"), [canary, elsewhere])
+    assert [(b.service, w) for b, w in split] == [("web", 0.75), ("web-canary", 0.25)]
+
+
+def test_openshift_route_alternate_backends():
+    route = {"spec": {"to": {"name": "web", "weight": 3}, "alternateBackends": [{"name": "web-canary", "weight": 1}]}}
+    assert shares(sim.split_openshift_route(route)) == [("web", {}, 3), ("web-canary", {}, 1)]
+
+
+def test_latency_histogram_is_cumulative_and_centred_on_the_median():
+    series = sim.Series()
+    series.add(1000, 0.05)
+    assert series.count == 1000
+    assert series.buckets == sorted(series.buckets)
+    assert series.buckets[sim.BUCKETS.index(0.05)] == pytest.approx(500)
+    assert series.buckets[-1] == pytest.approx(1000)
+    assert series.total / series.count == pytest.approx(0.05 * 1.0317, rel=1e-3)

@@ -1,0 +1,471 @@
+#!/usr/bin/env python3
+"""A real Kubernetes control plane, Prometheus and a traffic simulator on loopback.
+
+    local_cluster.py up       start everything (harmless when already running)
+    local_cluster.py down     stop what `up` started (by PID) and remove its data
+    local_cluster.py status   print what runs and where
+    local_cluster.py env      print shell exports for the kubeconfig and Prometheus
+
+kube-apiserver (RBAC on), etcd, kube-controller-manager and kube-scheduler are the real
+Kubernetes components; kwok simulates the nodes and the pods' lifecycle, so Deployments roll out
+exactly as on a real cluster without any container runtime.
+
+Binaries are taken, in order, from the PD_<NAME> environment variable (PD_KUBE_APISERVER,
+PD_KUBE_CONTROLLER_MANAGER, PD_KUBE_SCHEDULER, PD_ETCD, PD_KWOK, PD_PROMETHEUS), from PATH, or
+from the build cache that build-binaries.sh fills (building them when missing).
+"""
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import pki
+
+HERE = Path(__file__).resolve().parent
+CACHE_DIR = Path(os.environ.get("PD_CACHE_DIR") or
+                 Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "progressive-delivery")
+CLUSTER_DIR = Path(os.environ.get("PD_CLUSTER_DIR") or
+                   Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local/state")
+                   / "progressive-delivery/cluster")
+KUBE_VERSION = os.environ.get("PD_KUBE_VERSION", "v1.34.4")
+ETCD_VERSION = os.environ.get("PD_ETCD_VERSION", "v3.6.16")
+KWOK_VERSION = os.environ.get("PD_KWOK_VERSION", "v0.8.0")
+NODE_COUNT = int(os.environ.get("PD_NODE_COUNT", "3"))
+SERVICE_CIDR = "10.96.0.0/16"
+SERVICE_IP = "10.96.0.1"
+POD_CIDR = "10.244.0.0/16"
+
+PORTS = {
+    "etcd": int(os.environ.get("PD_ETCD_PORT", "23790")),
+    "etcd-peer": int(os.environ.get("PD_ETCD_PEER_PORT", "23800")),
+    "kube-apiserver": int(os.environ.get("PD_APISERVER_PORT", "26443")),
+    "kube-controller-manager": int(os.environ.get("PD_CONTROLLER_MANAGER_PORT", "26257")),
+    "kube-scheduler": int(os.environ.get("PD_SCHEDULER_PORT", "26259")),
+    "kwok": int(os.environ.get("PD_KWOK_PORT", "26247")),
+    "prometheus": int(os.environ.get("PD_PROMETHEUS_PORT", "29090")),
+    "traffic-simulator": int(os.environ.get("PD_SIMULATOR_PORT", "29100")),
+}
+# Components in start order; `down` stops them in reverse.
+COMPONENTS = ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok",
+              "prometheus", "traffic-simulator"]
+
+
+class ClusterError(Exception):
+    """A failure to report plainly, without a traceback."""
+
+
+@dataclass
+class Paths:
+    root: Path
+
+    @property
+    def pki(self):
+        return self.root / "pki"
+
+    @property
+    def kubeconfig(self):
+        return self.root / "kubeconfig"
+
+    @property
+    def info(self):
+        return self.root / "cluster.json"
+
+    def pid(self, component):
+        return self.root / "run" / f"{component}.pid"
+
+    def log(self, component):
+        return self.root / "logs" / f"{component}.log"
+
+
+PATHS = Paths(CLUSTER_DIR)
+
+
+def log(message):
+    print(f"local-cluster: {message}", flush=True)
+
+
+# --- processes -------------------------------------------------------------------------------
+
+def _process_start_time(pid):
+    """The kernel's start time of a process, so a recycled PID is never mistaken for ours."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat.rsplit(")", 1)[1].split()[19]
+
+
+def _read_pid(component):
+    try:
+        record = json.loads(PATHS.pid(component).read_text())
+    except (OSError, ValueError):
+        return None
+    if _process_start_time(record["pid"]) != record["start_time"]:
+        return None
+    return record["pid"]
+
+
+def _start(component, argv, env=None):
+    PATHS.pid(component).parent.mkdir(parents=True, exist_ok=True)
+    PATHS.log(component).parent.mkdir(parents=True, exist_ok=True)
+    with open(PATHS.log(component), "ab") as out:
+        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                start_new_session=True, env=env)
+    PATHS.pid(component).write_text(json.dumps(
+        {"pid": proc.pid, "start_time": _process_start_time(proc.pid), "argv": argv}))
+    return proc
+
+
+def _stop(component, grace=10.0):
+    pid = _read_pid(component)
+    PATHS.pid(component).unlink(missing_ok=True)
+    if pid is None:
+        return False
+    try:
+        os.killpg(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return False
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline:
+        if _process_start_time(pid) is None or _is_zombie(pid):
+            return True
+        time.sleep(0.1)
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    return True
+
+
+def _is_zombie(pid):
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
+
+
+def _log_tail(component, lines=25):
+    try:
+        text = PATHS.log(component).read_text(errors="replace").splitlines()
+    except OSError:
+        return "(no log)"
+    return "\n".join(text[-lines:])
+
+
+def _wait(component, check, timeout):
+    """Polls check() until it returns truthy; fails naming the component and its log."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if _read_pid(component) is None:
+            raise ClusterError(f"{component} exited during start-up; its log ends with:\n"
+                               f"{_log_tail(component)}")
+        try:
+            if check():
+                return
+        except (OSError, urllib.error.URLError, ssl.SSLError):
+            pass
+        time.sleep(0.25)
+    raise ClusterError(f"{component} did not become healthy within {timeout:.0f}s; log "
+                       f"{PATHS.log(component)} ends with:\n{_log_tail(component)}")
+
+
+# --- binaries --------------------------------------------------------------------------------
+
+def _cached(name):
+    directory = {"kube-apiserver": f"kubernetes-{KUBE_VERSION}",
+                 "kube-controller-manager": f"kubernetes-{KUBE_VERSION}",
+                 "kube-scheduler": f"kubernetes-{KUBE_VERSION}",
+                 "etcd": f"etcd-{ETCD_VERSION}",
+                 "kwok": f"kwok-{KWOK_VERSION}"}[name]
+    return CACHE_DIR / "bin" / directory / name
+
+
+def resolve_binaries():
+    """Finds every binary, building the missing ones once."""
+    names = ["kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd", "kwok"]
+
+    def find(name):
+        override = os.environ.get("PD_" + name.upper().replace("-", "_"))
+        if override:
+            if not os.access(override, os.X_OK):
+                raise ClusterError(f"PD_{name.upper().replace('-', '_')}={override} is not an "
+                                   f"executable file")
+            return override
+        return shutil.which(name) or (str(_cached(name)) if os.access(_cached(name), os.X_OK) else None)
+
+    found = {name: find(name) for name in names}
+    if not all(found.values()) or not _crd_dir():
+        missing = ", ".join(n for n, p in found.items() if not p) or "router CRDs"
+        log(f"building what is missing ({missing}) with tools/local_cluster/build-binaries.sh")
+        result = subprocess.run(["bash", str(HERE / "build-binaries.sh"), str(CACHE_DIR / "bin")],
+                                check=False)
+        if result.returncode != 0:
+            raise ClusterError("building the cluster binaries failed (see the output above); "
+                               "nothing was started")
+        found = {name: find(name) for name in names}
+    prometheus = os.environ.get("PD_PROMETHEUS") or shutil.which("prometheus")
+    if not prometheus:
+        raise ClusterError("prometheus is not installed: run tools/bootstrap.sh (it installs "
+                           "Debian's prometheus package) or set PD_PROMETHEUS")
+    found["prometheus"] = prometheus
+    return found
+
+
+def _crd_dir():
+    candidates = sorted((CACHE_DIR / "bin").glob("crds-*/done"))
+    return candidates[-1].parent if candidates else None
+
+
+# --- health checks ---------------------------------------------------------------------------
+
+def _ssl_context():
+    context = ssl.create_default_context(cafile=str(PATHS.pki / "ca.crt"))
+    context.load_cert_chain(str(PATHS.pki / "admin.crt"), str(PATHS.pki / "admin.key"))
+    return context
+
+
+def _get(url, context=None, timeout=2):
+    with urllib.request.urlopen(url, timeout=timeout, context=context) as response:
+        return response.status, response.read()
+
+
+def _healthy_https(url):
+    context = ssl._create_unverified_context()  # components' own self-signed serving certs
+    return _get(url, context)[0] == 200
+
+
+def apiserver_url():
+    return f"https://127.0.0.1:{PORTS['kube-apiserver']}"
+
+
+def _apiserver_ready():
+    return _get(apiserver_url() + "/readyz", _ssl_context())[0] == 200
+
+
+def _port_free(port):
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+# --- configuration files ---------------------------------------------------------------------
+
+def _write_kubeconfig():
+    config = {
+        "apiVersion": "v1", "kind": "Config", "current-context": "progressive-delivery-local",
+        "clusters": [{"name": "progressive-delivery-local", "cluster": {
+            "server": apiserver_url(), "certificate-authority": str(PATHS.pki / "ca.crt")}}],
+        "users": [{"name": "local-admin", "user": {
+            "client-certificate": str(PATHS.pki / "admin.crt"),
+            "client-key": str(PATHS.pki / "admin.key")}}],
+        "contexts": [{"name": "progressive-delivery-local", "context": {
+            "cluster": "progressive-delivery-local", "user": "local-admin"}}],
+    }
+    # JSON is valid YAML, and every kubeconfig reader accepts it.
+    PATHS.kubeconfig.write_text(json.dumps(config, indent=2))
+    PATHS.kubeconfig.chmod(0o600)
+
+
+def _write_prometheus_config():
+    config_path = PATHS.root / "prometheus.yml"
+    simulator = f"127.0.0.1:{PORTS['traffic-simulator']}"
+    config_path.write_text(f"""# Written by local_cluster.py
+global:
+  scrape_interval: 1s
+  evaluation_interval: 1s
+scrape_configs:
+  - job_name: traffic-simulator
+    honor_labels: true
+    static_configs:
+      - targets: ["{simulator}"]
+  - job_name: prometheus
+    static_configs:
+      - targets: ["127.0.0.1:{PORTS['prometheus']}"]
+""")
+    return config_path
+
+
+# --- lifecycle -------------------------------------------------------------------------------
+
+def running_components():
+    return [c for c in COMPONENTS if _read_pid(c) is not None]
+
+
+def cluster_info():
+    return {
+        "kubeconfig": str(PATHS.kubeconfig),
+        "api_server": apiserver_url(),
+        "prometheus_url": f"http://127.0.0.1:{PORTS['prometheus']}",
+        "simulator_url": f"http://127.0.0.1:{PORTS['traffic-simulator']}",
+        "kubernetes_version": KUBE_VERSION,
+        "nodes": [f"kwok-node-{i}" for i in range(NODE_COUNT)],
+    }
+
+
+def _healthy():
+    try:
+        return (running_components() == COMPONENTS and _apiserver_ready())
+    except (OSError, urllib.error.URLError, ssl.SSLError):
+        return False
+
+
+def up():
+    if _healthy():
+        log(f"already running; kubeconfig {PATHS.kubeconfig}")
+        return
+    if running_components():
+        log("found a partly running cluster; stopping it first")
+        down(quiet=True)
+    taken = [f"{port} ({name})" for name, port in PORTS.items() if not _port_free(port)]
+    if taken:
+        raise ClusterError("port(s) already in use on 127.0.0.1: " + ", ".join(taken) +
+                           "; stop what uses them or choose others with PD_*_PORT variables")
+    binaries = resolve_binaries()
+    started = time.monotonic()
+    shutil.rmtree(PATHS.root, ignore_errors=True)
+    PATHS.root.mkdir(parents=True)
+    try:
+        _start_all(binaries)
+    except BaseException:
+        down(quiet=True)
+        raise
+    PATHS.info.write_text(json.dumps(cluster_info(), indent=2))
+    log(f"ready in {time.monotonic() - started:.1f}s: {NODE_COUNT} nodes, API server "
+        f"{apiserver_url()}, Prometheus {cluster_info()['prometheus_url']}")
+    log(f"kubeconfig: {PATHS.kubeconfig}")
+
+
+def _start_all(binaries):
+    pki.generate(PATHS.pki, SERVICE_IP)
+    pki_dir = PATHS.pki
+    _write_kubeconfig()
+    kubeconfig = str(PATHS.kubeconfig)
+
+    _start("etcd", [
+        binaries["etcd"], "--name=local", f"--data-dir={PATHS.root / 'etcd'}",
+        f"--listen-client-urls=http://127.0.0.1:{PORTS['etcd']}",
+        f"--advertise-client-urls=http://127.0.0.1:{PORTS['etcd']}",
+        f"--listen-peer-urls=http://127.0.0.1:{PORTS['etcd-peer']}",
+        f"--initial-advertise-peer-urls=http://127.0.0.1:{PORTS['etcd-peer']}",
+        f"--initial-cluster=local=http://127.0.0.1:{PORTS['etcd-peer']}",
+        "--unsafe-no-fsync", "--quota-backend-bytes=4294967296", "--log-level=warn"])
+    _wait("etcd", lambda: _get(f"http://127.0.0.1:{PORTS['etcd']}/health")[0] == 200, 30)
+
+    _start("kube-apiserver", [
+        binaries["kube-apiserver"],
+        f"--etcd-servers=http://127.0.0.1:{PORTS['etcd']}",
+        "--bind-address=127.0.0.1", "--advertise-address=127.0.0.1",
+        f"--secure-port={PORTS['kube-apiserver']}",
+        f"--tls-cert-file={pki_dir / 'apiserver.crt'}",
+        f"--tls-private-key-file={pki_dir / 'apiserver.key'}",
+        f"--client-ca-file={pki_dir / 'ca.crt'}",
+        "--authorization-mode=Node,RBAC",
+        f"--service-account-key-file={pki_dir / 'sa.pub'}",
+        f"--service-account-signing-key-file={pki_dir / 'sa.key'}",
+        "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
+        f"--service-cluster-ip-range={SERVICE_CIDR}",
+        f"--cert-dir={pki_dir}",
+        "--enable-priority-and-fairness=false", "--profiling=false", "--v=1"])
+    _wait("kube-apiserver", _apiserver_ready, 120)
+
+    _start("kube-controller-manager", [
+        binaries["kube-controller-manager"], f"--kubeconfig={kubeconfig}",
+        f"--authentication-kubeconfig={kubeconfig}", f"--authorization-kubeconfig={kubeconfig}",
+        "--leader-elect=false", "--bind-address=127.0.0.1",
+        f"--secure-port={PORTS['kube-controller-manager']}",
+        f"--service-account-private-key-file={pki_dir / 'sa.key'}",
+        f"--root-ca-file={pki_dir / 'ca.crt'}", "--use-service-account-credentials=true",
+        f"--service-cluster-ip-range={SERVICE_CIDR}",
+        f"--cert-dir={PATHS.root / 'kcm-certs'}", "--v=1"])
+    _start("kube-scheduler", [
+        binaries["kube-scheduler"], f"--kubeconfig={kubeconfig}",
+        f"--authentication-kubeconfig={kubeconfig}", f"--authorization-kubeconfig={kubeconfig}",
+        "--leader-elect=false", "--bind-address=127.0.0.1",
+        f"--secure-port={PORTS['kube-scheduler']}", f"--cert-dir={PATHS.root / 'scheduler-certs'}",
+        "--v=1"])
+    _start("kwok", [
+        binaries["kwok"], f"--kubeconfig={kubeconfig}", f"--config={HERE / 'kwok-stages.yaml'}",
+        "--manage-all-nodes=false",
+        "--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake",
+        f"--server-address=127.0.0.1:{PORTS['kwok']}", "--node-lease-duration-seconds=40",
+        f"--cidr={POD_CIDR}", "--node-ip=127.0.0.1"])
+    _wait("kube-controller-manager",
+          lambda: _healthy_https(f"https://127.0.0.1:{PORTS['kube-controller-manager']}/healthz"), 60)
+    _wait("kube-scheduler",
+          lambda: _healthy_https(f"https://127.0.0.1:{PORTS['kube-scheduler']}/healthz"), 60)
+    _wait("kwok", lambda: _get(f"http://127.0.0.1:{PORTS['kwok']}/healthz")[0] == 200, 60)
+
+    import bootstrap_objects  # needs the kubernetes client, present only in the project's venv
+    bootstrap_objects.create(kubeconfig, NODE_COUNT, _crd_dir())
+
+    _start("prometheus", [
+        binaries["prometheus"], f"--config.file={_write_prometheus_config()}",
+        f"--storage.tsdb.path={PATHS.root / 'prometheus'}",
+        f"--web.listen-address=127.0.0.1:{PORTS['prometheus']}",
+        "--web.enable-remote-write-receiver", "--web.enable-lifecycle",
+        "--storage.tsdb.retention.time=1d", "--log.level=warn"])
+    _wait("prometheus",
+          lambda: _get(f"http://127.0.0.1:{PORTS['prometheus']}/-/ready")[0] == 200, 60)
+
+    _start("traffic-simulator", [
+        sys.executable, str(HERE / "traffic_simulator.py"), f"--kubeconfig={kubeconfig}",
+        f"--listen=127.0.0.1:{PORTS['traffic-simulator']}"])
+    _wait("traffic-simulator",
+          lambda: _get(f"http://127.0.0.1:{PORTS['traffic-simulator']}/metrics")[0] == 200, 60)
+
+
+def down(quiet=False):
+    stopped = [c for c in reversed(COMPONENTS) if _stop(c)]
+    shutil.rmtree(PATHS.root, ignore_errors=True)
+    if not quiet:
+        log(f"stopped {', '.join(stopped) if stopped else 'nothing (was not running)'}; "
+            f"removed {PATHS.root}")
+
+
+def status():
+    running = running_components()
+    for component in COMPONENTS:
+        state = "running" if component in running else "stopped"
+        print(f"{component:<25} {state:<8} port {PORTS[component]}")
+    if _healthy():
+        print(json.dumps(cluster_info(), indent=2))
+        return 0
+    return 1
+
+
+def env():
+    info = cluster_info()
+    print(f"export KUBECONFIG={info['kubeconfig']}")
+    print(f"export K8S_AUTH_KUBECONFIG={info['kubeconfig']}")
+    print(f"export PD_PROMETHEUS_URL={info['prometheus_url']}")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("command", choices=["up", "down", "status", "env"])
+    command = parser.parse_args(argv).command
+    try:
+        result = {"up": up, "down": down, "status": status, "env": env}[command]()
+    except ClusterError as error:
+        print(f"local-cluster: error: {error}", file=sys.stderr)
+        return 1
+    return result or 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,390 @@
+#!/usr/bin/env python3
+"""Simulated user traffic for every application in the local cluster, exported as Prometheus metrics.
+
+Once a second the simulator reads, per application, where a real router would send requests and
+which pods could serve them, then counts those requests per version in the shapes real services
+and meshes export:
+
+- the application's own `http_requests_total` and `http_request_duration_seconds` histogram,
+  per pod (what a plain application exports);
+- `istio_requests_total` and `istio_request_duration_milliseconds` (reporter="destination") when
+  the traffic enters through a VirtualService;
+- `nginx_ingress_controller_requests` and `nginx_ingress_controller_request_duration_seconds`
+  when it enters through an NGINX Ingress (with canary Ingresses);
+- `simulator_requests_total` and `simulator_backend_weight`: the client's view, which also counts
+  requests that found no ready pod (code 503).
+
+An application is the set of pods labelled `app.kubernetes.io/name: <app>`. Its entry is the
+Service named `<app>`: traffic goes through the first VirtualService, HTTPRoute, Ingress or
+OpenShift Route (by name) that references that Service, or straight to the Service when none does.
+Pods pick their behaviour up from pod-template annotations:
+
+    simulator.terragonlabs.io/error-rate: "0.2"        fraction of requests answered with 500
+    simulator.terragonlabs.io/latency-ms: "1500"       median latency (log-normal, sigma 0.25)
+
+and the entry Service may set `simulator.terragonlabs.io/requests-per-second` (default 20).
+Counts are exact expectations, not random draws, so rates and ratios are reproducible.
+"""
+
+import argparse
+import logging
+import math
+import threading
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from kubernetes import client, config
+from kubernetes.client.rest import ApiException
+from prometheus_client import start_http_server
+from prometheus_client.core import REGISTRY, CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
+
+ANNOTATION_PREFIX = "simulator.terragonlabs.io/"
+APP_LABEL = "app.kubernetes.io/name"
+VERSION_LABELS = ("app.kubernetes.io/version", "version")
+DEFAULT_RPS = 20.0
+DEFAULT_LATENCY_MS = 50.0
+LATENCY_SIGMA = 0.25
+BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+NGINX_CANARY = "nginx.ingress.kubernetes.io/canary"
+NGINX_CANARY_WEIGHT = "nginx.ingress.kubernetes.io/canary-weight"
+NGINX_CANARY_TOTAL = "nginx.ingress.kubernetes.io/canary-weight-total"
+
+log = logging.getLogger("traffic-simulator")
+
+
+@dataclass(frozen=True)
+class Backend:
+    """Where a share of an application's requests goes: a Service, narrowed by subset labels."""
+    service: str
+    subset_labels: tuple = ()
+    via: str = "service"          # service, istio, gateway_api, nginx, openshift_route
+    ingress: str = ""             # the Ingress that served it (NGINX metrics)
+    canary: bool = False
+
+
+@dataclass
+class Series:
+    """A histogram of requests and their latency: one per pod, service and status code."""
+    count: float = 0.0
+    total: float = 0.0
+    buckets: list = field(default_factory=lambda: [0.0] * len(BUCKETS))
+
+    def add(self, requests, median_seconds):
+        self.count += requests
+        # The mean of a log-normal with this median; each bucket gets its exact CDF share.
+        self.total += requests * median_seconds * math.exp(LATENCY_SIGMA ** 2 / 2)
+        for i, bound in enumerate(BUCKETS):
+            z = (math.log(bound) - math.log(median_seconds)) / LATENCY_SIGMA
+            self.buckets[i] += requests * 0.5 * (1 + math.erf(z / math.sqrt(2)))
+
+
+def _float_annotation(annotations, name, default):
+    try:
+        return float((annotations or {}).get(ANNOTATION_PREFIX + name, default))
+    except (TypeError, ValueError):
+        return default
+
+
+def _ready(pod):
+    if pod.metadata.deletion_timestamp or pod.status.phase != "Running":
+        return False
+    return any(c.type == "Ready" and c.status == "True" for c in (pod.status.conditions or []))
+
+
+def _version(pod):
+    labels = pod.metadata.labels or {}
+    for key in VERSION_LABELS:
+        if labels.get(key):
+            return labels[key]
+    return labels.get("pod-template-hash", "unknown")
+
+
+def _workload(pod):
+    """The Deployment's name, as Istio reports destination_workload."""
+    labels = pod.metadata.labels or {}
+    for owner in pod.metadata.owner_references or []:
+        if owner.kind == "ReplicaSet" and labels.get("pod-template-hash"):
+            return owner.name[: -len(labels["pod-template-hash"]) - 1]
+        return owner.name
+    return pod.metadata.name
+
+
+def _selects(selector, labels):
+    return bool(selector) and all(labels.get(k) == v for k, v in selector.items())
+
+
+def split_virtual_service(vs, entry, destination_rules):
+    """The default (unmatched) HTTP route of a VirtualService that sends traffic to entry."""
+    hosts = {entry, f"{entry}.{vs['metadata']['namespace']}.svc.cluster.local"}
+    for http in vs.get("spec", {}).get("http", []):
+        if http.get("match"):
+            continue  # simulated requests carry no headers, so header routes never match
+        routes = http.get("route", [])
+        if not any(r.get("destination", {}).get("host") in hosts for r in routes):
+            continue
+        split = []
+        for route in routes:
+            destination = route["destination"]
+            service = destination["host"].split(".")[0]
+            subset = ()
+            if destination.get("subset"):
+                subset = tuple(sorted(destination_rules.get((service, destination["subset"]), {}).items()))
+            weight = route.get("weight", 100 if len(routes) == 1 else 0)
+            split.append((Backend(service, subset, via="istio"), weight))
+        return split
+    return None
+
+
+def split_http_route(route, entry):
+    for rule in route.get("spec", {}).get("rules", []):
+        matches = rule.get("matches", [])
+        if any(m.get("headers") or m.get("queryParams") for m in matches):
+            continue
+        refs = [r for r in rule.get("backendRefs", []) if r.get("kind", "Service") == "Service"]
+        if any(r["name"] == entry for r in refs):
+            return [(Backend(r["name"], via="gateway_api"), r.get("weight", 1)) for r in refs]
+    return None
+
+
+def _ingress_services(ingress):
+    services = []
+    spec = ingress.spec
+    if spec.default_backend and spec.default_backend.service:
+        services.append(spec.default_backend.service.name)
+    for rule in spec.rules or []:
+        for path in (rule.http.paths if rule.http else []):
+            if path.backend.service:
+                services.append(path.backend.service.name)
+    return services
+
+
+def split_nginx(stable, canaries):
+    """The stable Ingress gets what its canary Ingresses (same hosts) leave."""
+    stable_service = _ingress_services(stable)[0]
+    hosts = {r.host for r in stable.spec.rules or []}
+    split, canary_share = [], 0.0
+    for canary in canaries:
+        annotations = canary.metadata.annotations or {}
+        if hosts and not hosts & {r.host for r in canary.spec.rules or []}:
+            continue
+        total = float(annotations.get(NGINX_CANARY_TOTAL, 100))
+        share = min(max(float(annotations.get(NGINX_CANARY_WEIGHT, 0)) / total, 0.0), 1.0 - canary_share)
+        canary_share += share
+        split.append((Backend(_ingress_services(canary)[0], via="nginx",
+                              ingress=canary.metadata.name, canary=True), share))
+    split.insert(0, (Backend(stable_service, via="nginx", ingress=stable.metadata.name),
+                     1.0 - canary_share))
+    return split
+
+
+def split_openshift_route(route):
+    spec = route.get("spec", {})
+    targets = [spec.get("to", {})] + spec.get("alternateBackends", [])
+    return [(Backend(t["name"], via="openshift_route"), t.get("weight", 100)) for t in targets]
+
+
+class Simulator:
+    def __init__(self, api_client):
+        self.core = client.CoreV1Api(api_client)
+        self.networking = client.NetworkingV1Api(api_client)
+        self.custom = client.CustomObjectsApi(api_client)
+        self.lock = threading.Lock()
+        self.app_series = defaultdict(Series)     # (ns, app, service, version, pod, code)
+        self.istio_series = defaultdict(Series)   # (ns, service, workload, version, app, code)
+        self.nginx_series = defaultdict(Series)   # (ns, ingress, service, canary, code)
+        self.client_requests = defaultdict(float)  # (ns, app, service, version, code)
+        self.weights = {}                          # (ns, app, service, version) -> share
+        self.live_pods = set()
+
+    def _custom(self, group, version, plural):
+        try:
+            return self.custom.list_cluster_custom_object(group, version, plural)["items"]
+        except ApiException as error:
+            if error.status == 404:  # CRD not installed: that router does not exist here
+                return []
+            raise
+
+    @staticmethod
+    def _by_namespace(items, identity):
+        """Groups objects by namespace, each group sorted by name so choices are stable."""
+        grouped = defaultdict(list)
+        for item in sorted(items, key=identity):
+            grouped[identity(item)[0]].append(item)
+        return grouped
+
+    def snapshot(self):
+        """Reads everything the split depends on, once per tick."""
+        meta = lambda o: (o["metadata"]["namespace"], o["metadata"]["name"])  # noqa: E731
+        typed = lambda o: (o.metadata.namespace, o.metadata.name)  # noqa: E731
+        return {
+            "pods": self._by_namespace(self.core.list_pod_for_all_namespaces().items, typed),
+            "services": self._by_namespace(self.core.list_service_for_all_namespaces().items, typed),
+            "ingresses": self._by_namespace(
+                self.networking.list_ingress_for_all_namespaces().items, typed),
+            "virtualservices": self._by_namespace(
+                self._custom("networking.istio.io", "v1", "virtualservices"), meta),
+            "destinationrules": self._by_namespace(
+                self._custom("networking.istio.io", "v1", "destinationrules"), meta),
+            "httproutes": self._by_namespace(
+                self._custom("gateway.networking.k8s.io", "v1", "httproutes"), meta),
+            "routes": self._by_namespace(self._custom("route.openshift.io", "v1", "routes"), meta),
+        }
+
+    def split_for(self, state, namespace, entry):
+        """[(Backend, share)] for requests to the application whose entry Service is `entry`."""
+        rules = {}
+        for dr in state["destinationrules"][namespace]:
+            service = dr["spec"].get("host", "").split(".")[0]
+            for subset in dr["spec"].get("subsets", []):
+                rules[(service, subset["name"])] = subset.get("labels", {})
+        candidates = []
+        for vs in state["virtualservices"][namespace]:
+            candidates.append(split_virtual_service(vs, entry, rules))
+        for route in state["httproutes"][namespace]:
+            candidates.append(split_http_route(route, entry))
+        ingresses = [i for i in state["ingresses"][namespace] if _ingress_services(i)]
+        canaries = [i for i in ingresses if (i.metadata.annotations or {}).get(NGINX_CANARY) == "true"]
+        for ingress in ingresses:
+            if ingress not in canaries and _ingress_services(ingress)[0] == entry:
+                candidates.append(split_nginx(ingress, canaries))
+        for route in state["routes"][namespace]:
+            if route.get("spec", {}).get("to", {}).get("name") == entry:
+                candidates.append(split_openshift_route(route))
+        split = next((c for c in candidates if c), None) or [(Backend(entry), 1.0)]
+        total = sum(weight for _, weight in split)
+        return [(backend, (weight / total) if total else 0.0) for backend, weight in split]
+
+    def tick(self, seconds):
+        state = self.snapshot()
+        live = set()
+        with self.lock:
+            self.weights = {}
+            for namespace, services in state["services"].items():
+                pods = state["pods"][namespace]
+                apps = {(p.metadata.labels or {}).get(APP_LABEL) for p in pods} - {None}
+                for service in services:
+                    if service.metadata.name in apps:
+                        live |= self._serve(state, namespace, service, pods, seconds)
+            self._forget_gone_pods(live)
+
+    def _serve(self, state, namespace, entry, pods, seconds):
+        app = entry.metadata.name
+        rps = _float_annotation(entry.metadata.annotations, "requests-per-second", DEFAULT_RPS)
+        services = {s.metadata.name: s for s in state["services"][namespace]}
+        served = set()
+        for backend, share in self.split_for(state, namespace, app):
+            service = services.get(backend.service)
+            selector = dict(service.spec.selector or {}) if service else {}
+            selector.update(dict(backend.subset_labels))
+            ready = [p for p in pods if _selects(selector, p.metadata.labels or {}) and _ready(p)]
+            requests = rps * seconds * share
+            if not ready:
+                self.client_requests[(namespace, app, backend.service, "none", "503")] += requests
+                self.weights[(namespace, app, backend.service, "none")] = share
+                continue
+            for pod in ready:
+                served.add((namespace, pod.metadata.name))
+                self._record(namespace, app, backend, pod, requests / len(ready), share / len(ready))
+        return served
+
+    def _record(self, namespace, app, backend, pod, requests, share):
+        annotations = pod.metadata.annotations
+        error_rate = min(max(_float_annotation(annotations, "error-rate", 0.0), 0.0), 1.0)
+        median = _float_annotation(annotations, "latency-ms", DEFAULT_LATENCY_MS) / 1000.0
+        version, name = _version(pod), pod.metadata.name
+        weight_key = (namespace, app, backend.service, version)
+        self.weights[weight_key] = self.weights.get(weight_key, 0.0) + share
+        for code, count in (("200", requests * (1 - error_rate)), ("500", requests * error_rate)):
+            if count <= 0 and code == "500":
+                continue
+            self.client_requests[(namespace, app, backend.service, version, code)] += count
+            self.app_series[(namespace, app, backend.service, version, name, code)].add(count, median)
+            if backend.via == "istio":
+                self.istio_series[(namespace, backend.service, _workload(pod), version, app, code)].add(
+                    count, median)
+            elif backend.via == "nginx":
+                self.nginx_series[(namespace, backend.ingress, backend.service,
+                                   backend.service if backend.canary else "", code)].add(count, median)
+
+    def _forget_gone_pods(self, live):
+        """Series of pods that no longer serve disappear, as they do when a real pod goes away."""
+        for key in [k for k in self.app_series if (k[0], k[4]) not in live]:
+            del self.app_series[key]
+
+    # --- exposition ----------------------------------------------------------------------------
+
+    def collect(self):
+        with self.lock:
+            yield from self._histograms(
+                "http_request_duration_seconds", "http_requests_total",
+                ["namespace", "app", "service", "version", "pod", "status"], self.app_series, 1.0,
+                extra={"method": "GET"})
+            yield from self._histograms(
+                "istio_request_duration_milliseconds", "istio_requests_total",
+                ["destination_service_namespace", "destination_service_name", "destination_workload",
+                 "destination_version", "destination_app", "response_code"], self.istio_series, 1000.0,
+                extra={"reporter": "destination", "source_workload": "istio-ingressgateway"})
+            yield from self._histograms(
+                "nginx_ingress_controller_request_duration_seconds",
+                "nginx_ingress_controller_requests",
+                ["namespace", "ingress", "service", "canary", "status"], self.nginx_series, 1.0)
+            requests = CounterMetricFamily("simulator_requests", "Requests the simulated clients sent",
+                                           labels=["namespace", "app", "service", "version", "code"])
+            for key, value in self.client_requests.items():
+                requests.add_metric(list(key), value)
+            yield requests
+            weights = GaugeMetricFamily("simulator_backend_weight",
+                                        "Share of the application's requests each version receives",
+                                        labels=["namespace", "app", "service", "version"])
+            for key, value in self.weights.items():
+                weights.add_metric(list(key), value)
+            yield weights
+
+    @staticmethod
+    def _histograms(histogram_name, counter_name, labels, series, scale, extra=None):
+        extra = extra or {}
+        names = list(extra) + labels
+        histogram = HistogramMetricFamily(histogram_name, "Request latency", labels=names)
+        counter = CounterMetricFamily(counter_name.removesuffix("_total"), "Requests served",
+                                      labels=names)
+        for key, s in series.items():
+            values = list(extra.values()) + list(key)
+            buckets = [(_format_bound(b * scale), c) for b, c in zip(BUCKETS, s.buckets)]
+            buckets.append(("+Inf", s.count))
+            histogram.add_metric(values, buckets, s.total * scale)
+            counter.add_metric(values, s.count)
+        yield histogram
+        yield counter
+
+
+def _format_bound(bound):
+    return repr(float(bound))
+
+
+def main():
+    parser = argparse.ArgumentParser(description="Simulated traffic for the local cluster")
+    parser.add_argument("--kubeconfig", required=True)
+    parser.add_argument("--listen", default="127.0.0.1:29100")
+    parser.add_argument("--interval", type=float, default=1.0)
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+
+    simulator = Simulator(config.new_client_from_config(config_file=args.kubeconfig))
+    REGISTRY.register(simulator)
+    host, port = args.listen.rsplit(":", 1)
+    start_http_server(int(port), addr=host)
+    log.info("serving metrics on http://%s/metrics", args.listen)
+    last = time.monotonic()
+    while True:
+        time.sleep(args.interval)
+        now = time.monotonic()
+        try:
+            simulator.tick(now - last)
+        except Exception:  # a transient API error must not end the simulation
+            log.exception("tick failed")
+        last = now
+
+
+if __name__ == "__main__":
+    main()
