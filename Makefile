@@ -5,7 +5,8 @@ SHELL := /bin/bash
 export PATH := $(CURDIR)/.venv/bin:$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 CLUSTER := .venv/bin/python tools/local_cluster/local_cluster.py
-SANITY_ROOT := $(CURDIR)/.cache/sanity/ansible_collections/terragonlabs/progressive_delivery
+# Outside the checkout: ansible-test skips every file below a hidden directory such as .cache.
+SANITY_ROOT := $(or $(TMPDIR),/tmp)/progressive-delivery-sanity/ansible_collections/terragonlabs/progressive_delivery
 
 .PHONY: demo test bootstrap cluster-up cluster-down cluster-status sanity lint unit integration
 

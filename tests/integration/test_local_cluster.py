@@ -116,25 +116,27 @@ OPENSHIFT_ROUTE = {
     "spec": {"to": {"kind": "Service", "name": "web", "weight": 90},
              "alternateBackends": [{"kind": "Service", "name": "web-canary", "weight": 10}]},
 }
+# Each router: example object, (group, version, plural), how to set the canary weight, and an
+# in-type weight its schema rejects by range (Istio's schema has no range: its webhook checks it).
 ROUTERS = {
     "istio": (VIRTUAL_SERVICE, ("networking.istio.io", "v1", "virtualservices"),
-              lambda o, w: o["spec"]["http"][0]["route"][1].update(weight=w)),
+              lambda o, w: o["spec"]["http"][0]["route"][1].update(weight=w), None),
     "gateway_api": (HTTP_ROUTE, ("gateway.networking.k8s.io", "v1", "httproutes"),
-                    lambda o, w: o["spec"]["rules"][0]["backendRefs"][1].update(weight=w)),
+                    lambda o, w: o["spec"]["rules"][0]["backendRefs"][1].update(weight=w), -1),
     "openshift_route": (OPENSHIFT_ROUTE, ("route.openshift.io", "v1", "routes"),
-                        lambda o, w: o["spec"]["alternateBackends"][0].update(weight=w)),
+                        lambda o, w: o["spec"]["alternateBackends"][0].update(weight=w), 257),
 }
 
 
 @pytest.mark.parametrize("router", sorted(ROUTERS))
 def test_router_crd_accepts_a_valid_weight_and_rejects_a_wrong_one(api_client, namespace, router):
-    body, (group, version, plural), set_weight = ROUTERS[router]
+    body, (group, version, plural), set_weight, out_of_range = ROUTERS[router]
     custom = client.CustomObjectsApi(api_client)
     created = custom.create_namespaced_custom_object(group, version, namespace, plural,
                                                      copy.deepcopy(body))
     assert created["metadata"]["uid"]
 
-    for bad_weight in ("ten", -1):
+    for bad_weight in [w for w in ("ten", out_of_range) if w is not None]:
         wrong = copy.deepcopy(body)
         wrong["metadata"]["name"] = "wrong"
         set_weight(wrong, bad_weight)
@@ -142,15 +144,6 @@ def test_router_crd_accepts_a_valid_weight_and_rejects_a_wrong_one(api_client, n
             custom.create_namespaced_custom_object(group, version, namespace, plural, wrong)
         assert raised.value.status == 422, raised.value.body
         assert "weight" in raised.value.body
-
-
-def test_openshift_route_weight_range_is_enforced(api_client, namespace):
-    wrong = copy.deepcopy(OPENSHIFT_ROUTE)
-    wrong["spec"]["to"]["weight"] = 257
-    with pytest.raises(ApiException) as raised:
-        client.CustomObjectsApi(api_client).create_namespaced_custom_object(
-            "route.openshift.io", "v1", namespace, "routes", wrong)
-    assert raised.value.status == 422 and "256" in raised.value.body
 
 
 def test_prometheus_answers_queries(cluster):
@@ -228,8 +221,8 @@ def test_simulator_counts_errors_of_a_bad_version_only_while_it_gets_traffic(
     assert ratio[0][1] == pytest.approx(0.5, abs=0.01)
 
     vs["spec"]["http"][0]["route"][0]["weight"], vs["spec"]["http"][0]["route"][1]["weight"] = 100, 0
-    custom.replace_namespaced_custom_object("networking.istio.io", "v1", namespace,
-                                            "virtualservices", "web", vs)
+    custom.patch_namespaced_custom_object("networking.istio.io", "v1", namespace,
+                                          "virtualservices", "web", {"spec": vs["spec"]})
     canary_rate = (f'sum(rate(istio_requests_total{{destination_service_namespace="{namespace}",'
                    f'destination_version="1.1"}}[3s]))')
     wait_for(lambda: prometheus_query(cluster["prometheus_url"], canary_rate)[0][1] == 0, 30,

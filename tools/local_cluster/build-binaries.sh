@@ -103,10 +103,12 @@ fetch_crds() {
   [[ -f $out/done ]] && return
   echo "build-binaries: fetching router CRDs"
   local gateway istio openshift
-  gateway="$(module_dir "sigs.k8s.io/gateway-api@$GATEWAY_API_VERSION")" &&
-    istio="$(module_dir "istio.io/api@$ISTIO_API_VERSION")" &&
-    openshift="$(module_dir "github.com/openshift/api@$OPENSHIFT_API_VERSION")" &&
-    [[ -n $gateway && -n $istio && -n $openshift ]] || fail "fetching the router CRD modules failed"
+  gateway="$(module_dir "sigs.k8s.io/gateway-api@$GATEWAY_API_VERSION")" || gateway=""
+  istio="$(module_dir "istio.io/api@$ISTIO_API_VERSION")" || istio=""
+  openshift="$(module_dir "github.com/openshift/api@$OPENSHIFT_API_VERSION")" || openshift=""
+  if [[ -z $gateway || -z $istio || -z $openshift ]]; then
+    fail "fetching the router CRD modules failed (output above)"
+  fi
   rm -rf "$out" && mkdir -p "$out"
   cp "$gateway"/config/crd/standard/gateway.networking.k8s.io_{gatewayclasses,gateways,httproutes}.yaml "$out/"
   cp "$istio/kubernetes/customresourcedefinitions.gen.yaml" "$out/istio.yaml"
@@ -116,6 +118,9 @@ fetch_crds() {
 }
 
 mkdir -p "$DEST"
+# One build at a time: a second caller waits, then finds the binaries cached.
+exec 9>"$DEST/.lock"
+flock 9
 for component in ${PD_BUILD_ONLY:-etcd kwok crds kubernetes}; do
   case $component in crds) fetch_crds ;; *) "build_$component" ;; esac
 done

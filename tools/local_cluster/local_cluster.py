@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """A real Kubernetes control plane, Prometheus and a traffic simulator on loopback.
 
     local_cluster.py up       start everything (harmless when already running)
@@ -300,6 +299,16 @@ scrape_configs:
     return config_path
 
 
+def _write_kwok_config():
+    """kwok reads its stages as a stream of YAML documents; the repository keeps them as a list."""
+    import yaml  # comes with ansible-core in the project's venv
+
+    config_path = PATHS.root / "kwok.yaml"
+    stages = yaml.safe_load((HERE / "kwok-stages.yaml").read_text())
+    config_path.write_text(yaml.safe_dump_all(stages, sort_keys=False))
+    return config_path
+
+
 # --- lifecycle -------------------------------------------------------------------------------
 
 def running_components():
@@ -399,7 +408,7 @@ def _start_all(binaries):
         f"--secure-port={PORTS['kube-scheduler']}", f"--cert-dir={PATHS.root / 'scheduler-certs'}",
         "--v=1"])
     _start("kwok", [
-        binaries["kwok"], f"--kubeconfig={kubeconfig}", f"--config={HERE / 'kwok-stages.yaml'}",
+        binaries["kwok"], f"--kubeconfig={kubeconfig}", f"--config={_write_kwok_config()}",
         "--manage-all-nodes=false",
         "--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake",
         f"--server-address=127.0.0.1:{PORTS['kwok']}", "--node-lease-duration-seconds=40",

@@ -51,17 +51,17 @@ def generate(pki_dir: Path, service_ip: str) -> None:
     ca_name = _name("progressive-delivery-local-ca")
     ca_cert = (_builder(ca_name, ca_name, ca_key.public_key())
                .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-               .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True,
-                                            content_commitment=False, key_encipherment=False,
-                                            data_encipherment=False, key_agreement=False,
-                                            encipher_only=False, decipher_only=False), critical=True)
+               .add_extension(x509.KeyUsage(
+                   digital_signature=True, key_cert_sign=True, crl_sign=True,
+                   content_commitment=False, key_encipherment=False, data_encipherment=False,
+                   key_agreement=False, encipher_only=False, decipher_only=False), critical=True)
                .sign(ca_key, hashes.SHA256()))
     _write_cert(pki_dir / "ca.crt", ca_cert)
 
     server_key = _new_key()
-    alt_names = [x509.DNSName(n) for n in ("localhost", "kubernetes", "kubernetes.default",
-                                          "kubernetes.default.svc",
-                                          "kubernetes.default.svc.cluster.local")]
+    dns_names = ("localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc",
+                 "kubernetes.default.svc.cluster.local")
+    alt_names = [x509.DNSName(n) for n in dns_names]
     alt_names += [x509.IPAddress(ipaddress.ip_address(a)) for a in ("127.0.0.1", service_ip)]
     server_cert = (_builder(_name("kube-apiserver"), ca_name, server_key.public_key())
                    .add_extension(x509.SubjectAlternativeName(alt_names), critical=False)

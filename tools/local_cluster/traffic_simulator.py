@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Simulated user traffic for every application in the local cluster, exported as Prometheus metrics.
 
 Once a second the simulator reads, per application, where a real router would send requests and
@@ -215,8 +214,12 @@ class Simulator:
 
     def snapshot(self):
         """Reads everything the split depends on, once per tick."""
-        meta = lambda o: (o["metadata"]["namespace"], o["metadata"]["name"])  # noqa: E731
-        typed = lambda o: (o.metadata.namespace, o.metadata.name)  # noqa: E731
+        def meta(obj):
+            return obj["metadata"]["namespace"], obj["metadata"]["name"]
+
+        def typed(obj):
+            return obj.metadata.namespace, obj.metadata.name
+
         return {
             "pods": self._by_namespace(self.core.list_pod_for_all_namespaces().items, typed),
             "services": self._by_namespace(self.core.list_service_for_all_namespaces().items, typed),
@@ -252,7 +255,7 @@ class Simulator:
             if route.get("spec", {}).get("to", {}).get("name") == entry:
                 candidates.append(split_openshift_route(route))
         split = next((c for c in candidates if c), None) or [(Backend(entry), 1.0)]
-        total = sum(weight for _, weight in split)
+        total = sum(weight for _backend, weight in split)
         return [(backend, (weight / total) if total else 0.0) for backend, weight in split]
 
     def tick(self, seconds):
