@@ -6,7 +6,10 @@ export PATH := $(CURDIR)/.venv/bin:$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 CLUSTER := .venv/bin/python tools/local_cluster/local_cluster.py
 # Outside the checkout: ansible-test skips every file below a hidden directory such as .cache.
-SANITY_ROOT := $(or $(TMPDIR),/tmp)/progressive-delivery-sanity/ansible_collections/terragonlabs/progressive_delivery
+# A fresh directory per run, so runs never share one.
+SANITY_DIR := $(shell mktemp -d -u -p $(or $(TMPDIR),/tmp) progressive-delivery-sanity.XXXXXX)
+SANITY_COLLECTIONS := $(SANITY_DIR)/ansible_collections
+SANITY_ROOT := $(SANITY_COLLECTIONS)/terragonlabs/progressive_delivery
 
 .PHONY: demo test bootstrap cluster-up cluster-down cluster-status sanity lint unit integration
 
@@ -30,9 +33,12 @@ cluster-status:
 # ansible-test needs the collection under ansible_collections/<namespace>/<name>; copy what git
 # tracks (plus uncommitted edits) there rather than asking for a particular checkout path.
 sanity: bootstrap
-	@rm -rf $(SANITY_ROOT) && mkdir -p $(SANITY_ROOT)
+	@mkdir -p $(SANITY_ROOT)
 	@git ls-files -co --exclude-standard -z | rsync -a --from0 --files-from=- ./ $(SANITY_ROOT)/
+	@# The import test loads kubernetes.core's module_utils from beside the collection.
+	@rsync -a --delete $(CURDIR)/.venv/lib/python3.11/site-packages/ansible_collections/kubernetes/ $(SANITY_COLLECTIONS)/kubernetes/
 	cd $(SANITY_ROOT) && ansible-test sanity --venv --python 3.11 --color no
+	@rm -rf $(SANITY_DIR)
 
 lint: bootstrap
 	ansible-lint --profile production

@@ -78,10 +78,30 @@ def prometheus_query(prometheus_url, query):
     return [(sample["metric"], float(sample["value"][1])) for sample in body["data"]["result"]]
 
 
+def ansible_env(cluster):
+    return dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"),
+                K8S_AUTH_KUBECONFIG=cluster["kubeconfig"], ANSIBLE_FORCE_COLOR="0")
+
+
+def run_module(cluster, module, args, check=False, diff=False):
+    """Runs one of the collection's modules through ansible, as a task would, and returns its result."""
+    command = [str(Path(sys.executable).parent / "ansible"), "localhost", "-m",
+               f"terragonlabs.progressive_delivery.{module}", "-a", json.dumps(args)]
+    command += ["--check"] * check + ["--diff"] * diff
+    env = dict(ansible_env(cluster), ANSIBLE_STDOUT_CALLBACK="ansible.posix.json",
+               ANSIBLE_LOAD_CALLBACK_PLUGINS="1")
+    completed = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True,
+                               timeout=900, check=False)
+    try:
+        output = json.loads(completed.stdout)
+    except ValueError:
+        raise AssertionError(f"no JSON from ansible:\n{completed.stdout}\n{completed.stderr}")
+    return output["plays"][0]["tasks"][0]["hosts"]["localhost"]
+
+
 def run_playbook(cluster, playbook, *args, check=True):
     """Runs ansible-playbook from the repository root as a user would."""
-    env = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"),
-               K8S_AUTH_KUBECONFIG=cluster["kubeconfig"], ANSIBLE_FORCE_COLOR="0")
+    env = ansible_env(cluster)
     result = subprocess.run(
         [str(Path(sys.executable).parent / "ansible-playbook"), str(REPO / "playbooks" / playbook), *args],
         cwd=REPO, env=env, capture_output=True, text=True, timeout=900, check=False)
