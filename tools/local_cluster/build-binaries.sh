@@ -19,6 +19,8 @@ KWOK_VERSION="${PD_KWOK_VERSION:-v0.8.0}"
 GATEWAY_API_VERSION="${PD_GATEWAY_API_VERSION:-v1.3.0}"
 ISTIO_API_VERSION="${PD_ISTIO_API_VERSION:-v1.27.3}"
 OPENSHIFT_API_VERSION="${PD_OPENSHIFT_API_VERSION:-v0.0.0-20250710004639-926605d3338b}"
+# PrometheusRule and ServiceMonitor, which the environment role writes where monitoring is on.
+PROMETHEUS_OPERATOR_VERSION="${PD_PROMETHEUS_OPERATOR_VERSION:-v0.85.0}"
 CACHE_DIR="${PD_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/progressive-delivery}"
 DEST="${1:-$CACHE_DIR/bin}"
 
@@ -99,22 +101,26 @@ build_kwok() {
 module_dir() { go mod download -json "$1" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p'; }
 
 fetch_crds() {
-  local out="$DEST/crds-gateway-$GATEWAY_API_VERSION-istio-$ISTIO_API_VERSION-openshift-${OPENSHIFT_API_VERSION##*-}"
-  [[ -f $out/done ]] && return
+  local out="$DEST/crds-gateway-$GATEWAY_API_VERSION-istio-$ISTIO_API_VERSION-openshift-${OPENSHIFT_API_VERSION##*-}-monitoring-$PROMETHEUS_OPERATOR_VERSION"
+  # local_cluster.py installs whatever DEST/crds points at.
+  [[ -f $out/done ]] && { ln -sfn "$out" "$DEST/crds"; return; }
   echo "build-binaries: fetching router CRDs"
-  local gateway istio openshift
+  local gateway istio openshift monitoring
   gateway="$(module_dir "sigs.k8s.io/gateway-api@$GATEWAY_API_VERSION")" || gateway=""
   istio="$(module_dir "istio.io/api@$ISTIO_API_VERSION")" || istio=""
   openshift="$(module_dir "github.com/openshift/api@$OPENSHIFT_API_VERSION")" || openshift=""
-  if [[ -z $gateway || -z $istio || -z $openshift ]]; then
+  monitoring="$(module_dir "github.com/prometheus-operator/prometheus-operator@$PROMETHEUS_OPERATOR_VERSION")" || monitoring=""
+  if [[ -z $gateway || -z $istio || -z $openshift || -z $monitoring ]]; then
     fail "fetching the router CRD modules failed (output above)"
   fi
   rm -rf "$out" && mkdir -p "$out"
   cp "$gateway"/config/crd/standard/gateway.networking.k8s.io_{gatewayclasses,gateways,httproutes}.yaml "$out/"
   cp "$istio/kubernetes/customresourcedefinitions.gen.yaml" "$out/istio.yaml"
   cp "$openshift/route/v1/zz_generated.crd-manifests/routes.crd.yaml" "$out/openshift-routes.yaml"
+  cp "$monitoring"/example/prometheus-operator-crd/monitoring.coreos.com_{prometheusrules,servicemonitors}.yaml "$out/"
   chmod 0644 "$out"/*.yaml
   touch "$out/done"
+  ln -sfn "$out" "$DEST/crds"
 }
 
 mkdir -p "$DEST"

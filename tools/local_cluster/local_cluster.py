@@ -222,8 +222,9 @@ def resolve_binaries():
 
 
 def _crd_dir():
-    candidates = sorted((CACHE_DIR / "bin").glob("crds-*/done"))
-    return candidates[-1].parent if candidates else None
+    """The CRD set build-binaries.sh fetched last, or None."""
+    current = CACHE_DIR / "bin" / "crds"
+    return current if (current / "done").exists() else None
 
 
 # --- health checks ---------------------------------------------------------------------------
