@@ -145,101 +145,16 @@ not_ready_pods:
   sample: [{name: modelcard-generator-7c9f-abcde, reason: "container app CrashLoopBackOff"}]
 """
 
-import time
-
 from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.kube_module import KubeModule
-from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.rollout import (
-    PROGRESS,
-    REVISION_ANNOTATION,
-    RolloutFailed,
-    WORKLOAD_KINDS,
-    pod_problem,
-    summarize,
-)
-
-try:
-    from kubernetes.client import AppsV1Api, CoreV1Api
-    from kubernetes.client.rest import ApiException
-except ImportError:
-    pass  # KubeModule reports the missing library
+from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.rollout import WORKLOAD_KINDS
+from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.workload import wait_for_rollout
 
 
-def read_workload(module, apps):
-    kind, name, namespace = module.params["kind"], module.params["name"], module.params["namespace"]
-    reader = {"Deployment": apps.read_namespaced_deployment,
-              "StatefulSet": apps.read_namespaced_stateful_set,
-              "DaemonSet": apps.read_namespaced_daemon_set}[kind]
-    try:
-        workload = module.read_json(reader, name, namespace)
-    except ApiException as error:
-        if error.status == 404:
-            module.fail("%s %s/%s does not exist" % (kind, namespace, name), message="not found",
-                        kind=kind, name=name, namespace=namespace, elapsed=0.0)
-        raise
-    workload["kind"] = kind
-    return workload
-
-
-def _selector(labels):
-    return ",".join("%s=%s" % item for item in sorted(labels.items()))
-
-
-def not_ready_pods(module, apps, workload):
-    """Pods of the rollout's newest template that are not ready, with the reason."""
-    namespace = workload["metadata"]["namespace"]
-    labels = dict((workload["spec"].get("selector") or {}).get("matchLabels") or {})
-    if workload["kind"] == "Deployment":
-        revision = (workload["metadata"].get("annotations") or {}).get(REVISION_ANNOTATION)
-        replica_sets = module.read_json(apps.list_namespaced_replica_set, namespace,
-                                        label_selector=_selector(labels))["items"]
-        newest = [rs for rs in replica_sets
-                  if (rs["metadata"].get("annotations") or {}).get(REVISION_ANNOTATION) == revision]
-        if newest:
-            labels["pod-template-hash"] = newest[0]["metadata"]["labels"].get("pod-template-hash", "")
-    pods = module.read_json(module.api(CoreV1Api).list_namespaced_pod, namespace,
-                            label_selector=_selector(labels))["items"]
-    problems = []
-    for pod in pods:
-        reason = pod_problem(pod)
-        if reason:
-            problems.append({"name": pod["metadata"]["name"], "reason": reason})
-    return problems
-
-
-def describe(problems):
-    if not problems:
-        return ""
-    return "; pods not ready: " + ", ".join("%s (%s)" % (p["name"], p["reason"]) for p in problems)
-
-
-def wait_for_rollout(module):
-    apps = module.api(AppsV1Api)
-    timeout, interval = module.params["timeout"], module.params["poll_interval"]
-    if timeout < 0:
-        module.fail("timeout must be 0 or more seconds, got %d" % timeout)
-    if interval <= 0:
-        module.fail("poll_interval must be more than 0 seconds, got %s" % interval)
-    started = time.monotonic()
-    progress = PROGRESS[module.params["kind"]]
-    while True:
-        workload = read_workload(module, apps)
-        result = summarize(workload)
-        elapsed = round(time.monotonic() - started, 3)
-        try:
-            done, message = progress(workload)
-        except RolloutFailed as failure:
-            problems = not_ready_pods(module, apps, workload)
-            module.fail(str(failure) + describe(problems), message=str(failure), elapsed=elapsed,
-                        not_ready_pods=problems, **result)
-        if done:
-            return dict(result, changed=False, message=message, elapsed=elapsed)
-        if elapsed + interval > timeout:
-            problems = not_ready_pods(module, apps, workload)
-            module.fail("timed out after %ss waiting for %s %s/%s to roll out: %s%s" % (
-                timeout, workload["kind"], result["namespace"], result["name"], message,
-                describe(problems)), message=message, elapsed=elapsed, not_ready_pods=problems,
-                **result)
-        time.sleep(interval)
+def rollout_status(module):
+    params = module.params
+    result = wait_for_rollout(module, params["kind"], params["name"], params["namespace"],
+                              params["timeout"], params["poll_interval"])
+    return dict(result, changed=False)
 
 
 def main():
@@ -249,7 +164,7 @@ def main():
         namespace=dict(type="str", required=True),
         timeout=dict(type="int", default=600),
         poll_interval=dict(type="float", default=1.0),
-    )).run(wait_for_rollout)
+    )).run(rollout_status)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,124 @@
+# -*- coding: utf-8 -*-
+# Copyright: Terragon Labs
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Reading Deployments, StatefulSets and DaemonSets through a KubeModule, and waiting for their
+rollouts - shared by every module that changes a workload and then waits for the result."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import time
+
+from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.rollout import (
+    PROGRESS,
+    REVISION_ANNOTATION,
+    RolloutFailed,
+    pod_problem,
+    summarize,
+)
+
+try:
+    from kubernetes.client import AppsV1Api, CoreV1Api
+    from kubernetes.client.rest import ApiException
+except ImportError:
+    pass  # KubeModule reports the missing library
+
+_READERS = {"Deployment": "read_namespaced_deployment",
+            "StatefulSet": "read_namespaced_stateful_set",
+            "DaemonSet": "read_namespaced_daemon_set"}
+_REPLACERS = {"Deployment": "replace_namespaced_deployment",
+              "StatefulSet": "replace_namespaced_stateful_set",
+              "DaemonSet": "replace_namespaced_daemon_set"}
+
+
+def read_workload(module, kind, name, namespace, **missing_result):
+    """The workload as JSON with its kind set; a missing one fails the task with missing_result."""
+    apps = module.api(AppsV1Api)
+    try:
+        workload = module.read_json(getattr(apps, _READERS[kind]), name, namespace)
+    except ApiException as error:
+        if error.status == 404:
+            module.fail("%s %s/%s does not exist" % (kind, namespace, name), kind=kind, name=name,
+                        namespace=namespace, **missing_result)
+        raise
+    workload["kind"] = kind
+    return workload
+
+
+def replace_workload(module, workload):
+    """PUTs the workload (guarded by its resourceVersion); a server-side dry run in check mode."""
+    apps = module.api(AppsV1Api)
+    body = dict(workload, apiVersion="apps/v1")
+    written = module.read_json(getattr(apps, _REPLACERS[workload["kind"]]), workload["metadata"]["name"],
+                               workload["metadata"]["namespace"], body, dry_run=module.dry_run)
+    written["kind"] = workload["kind"]
+    return written
+
+
+def label_selector(labels):
+    return ",".join("%s=%s" % item for item in sorted(labels.items()))
+
+
+def not_ready_pods(module, workload):
+    """Pods of the rollout's newest template that are not ready, with the reason."""
+    apps = module.api(AppsV1Api)
+    namespace = workload["metadata"]["namespace"]
+    labels = dict((workload["spec"].get("selector") or {}).get("matchLabels") or {})
+    if workload["kind"] == "Deployment":
+        revision = (workload["metadata"].get("annotations") or {}).get(REVISION_ANNOTATION)
+        replica_sets = module.read_json(apps.list_namespaced_replica_set, namespace,
+                                        label_selector=label_selector(labels))["items"]
+        newest = [rs for rs in replica_sets
+                  if (rs["metadata"].get("annotations") or {}).get(REVISION_ANNOTATION) == revision]
+        if newest:
+            labels["pod-template-hash"] = newest[0]["metadata"]["labels"].get("pod-template-hash", "")
+    pods = module.read_json(module.api(CoreV1Api).list_namespaced_pod, namespace,
+                            label_selector=label_selector(labels))["items"]
+    problems = []
+    for pod in pods:
+        reason = pod_problem(pod)
+        if reason:
+            problems.append({"name": pod["metadata"]["name"], "reason": reason})
+    return problems
+
+
+def describe(problems):
+    if not problems:
+        return ""
+    return "; pods not ready: " + ", ".join("%s (%s)" % (p["name"], p["reason"]) for p in problems)
+
+
+def check_wait_arguments(module, timeout, interval):
+    if timeout < 0:
+        module.fail("timeout must be 0 or more seconds, got %d" % timeout)
+    if interval <= 0:
+        module.fail("poll_interval must be more than 0 seconds, got %s" % interval)
+
+
+def wait_for_rollout(module, kind, name, namespace, timeout, interval, **result):
+    """Polls until the workload is rolled out by kubectl's rules; fails at once when it cannot be,
+    and at the timeout otherwise, naming the pods that are not ready. result is added to every
+    failure (what the calling module did before waiting)."""
+    check_wait_arguments(module, timeout, interval)
+    started = time.monotonic()
+    progress = PROGRESS[kind]
+    while True:
+        workload = read_workload(module, kind, name, namespace, message="not found", elapsed=0.0,
+                                 **result)
+        summary = summarize(workload)
+        elapsed = round(time.monotonic() - started, 3)
+        try:
+            done, message = progress(workload)
+        except RolloutFailed as failure:
+            problems = not_ready_pods(module, workload)
+            module.fail(str(failure) + describe(problems), message=str(failure), elapsed=elapsed,
+                        not_ready_pods=problems, **dict(result, **summary))
+        if done:
+            return dict(summary, message=message, elapsed=elapsed)
+        if elapsed + interval > timeout:
+            problems = not_ready_pods(module, workload)
+            module.fail("timed out after %ss waiting for %s %s/%s to roll out: %s%s" % (
+                timeout, kind, namespace, name, message, describe(problems)), message=message,
+                elapsed=elapsed, not_ready_pods=problems, **dict(result, **summary))
+        time.sleep(interval)
