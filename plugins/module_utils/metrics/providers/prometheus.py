@@ -35,7 +35,7 @@ class PrometheusClient(object):
         self.endpoint, self.clock = endpoint, clock
 
     def query(self, query, duration=None, step=None):
-        params = {"query": query, "timeout": "%.3fs" % self.endpoint.timeout}
+        params = {"query": query, "timeout": "%dms" % max(1, int(self.endpoint.timeout * 1000))}
         if duration is None:
             api = "/api/v1/query"
         else:
