@@ -2,6 +2,10 @@
 Prometheus and the traffic simulator."""
 
 import copy
+import json
+import math
+import urllib.error
+import urllib.request
 
 import pytest
 from kubernetes import client
@@ -174,8 +178,9 @@ def test_simulator_counts_errors_of_a_bad_version_only_while_it_gets_traffic(
         f'destination_version="1.1",response_code="500"}}[5s])) / '
         f'sum(rate(istio_requests_total{{destination_service_namespace="{namespace}",'
         f'destination_version="1.1"}}[5s]))')
-    ratio = wait_for(lambda: prometheus_query(cluster["prometheus_url"], error_ratio), 60,
-                     "istio metrics for the canary")
+    # Until both rates have two samples the ratio is empty or 0/0 (NaN).
+    ratio = wait_for(lambda: (lambda r: r and not math.isnan(r[0][1]) and r)(
+        prometheus_query(cluster["prometheus_url"], error_ratio)), 60, "istio metrics for the canary")
     assert ratio[0][1] == pytest.approx(0.5, abs=0.01)
 
     vs["spec"]["http"][0]["route"][0]["weight"], vs["spec"]["http"][0]["route"][1]["weight"] = 100, 0
@@ -185,3 +190,40 @@ def test_simulator_counts_errors_of_a_bad_version_only_while_it_gets_traffic(
                    f'destination_version="1.1"}}[3s]))')
     wait_for(lambda: prometheus_query(cluster["prometheus_url"], canary_rate)[0][1] == 0, 30,
              "the canary to stop receiving requests")
+
+
+def _call(cluster, namespace, service):
+    url = f"{cluster['simulator_url']}/services/{namespace}/{service}/health"
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return response.status, json.load(response)
+    except urllib.error.HTTPError as error:
+        return error.code, json.load(error)
+
+
+def test_simulator_answers_real_requests_and_serves_test_clients(api_client, cluster, namespace):
+    apps, core = client.AppsV1Api(api_client), client.CoreV1Api(api_client)
+    apps.create_namespaced_deployment(namespace, deployment("web", "web", "1.0", replicas=1))
+    apps.create_namespaced_deployment(namespace, deployment(
+        "web-preview", "web", "2.0", replicas=2,
+        annotations={"simulator.terragonlabs.io/error-rate": "1"}))
+    core.create_namespaced_service(namespace, service("web", {APP: "web", VERSION: "1.0"}))
+    preview = service("web-preview", {APP: "web", VERSION: "2.0"})
+    preview["metadata"]["annotations"] = {"simulator.terragonlabs.io/requests-per-second": "5"}
+    core.create_namespaced_service(namespace, preview)
+    for name, replicas in (("web", 1), ("web-preview", 2)):
+        wait_for(lambda n=name, r=replicas: rolled_out(apps, namespace, n, r), 60, f"{name} to roll out")
+
+    status, body = wait_for(lambda: (lambda r: r[0] != 503 and r)(_call(cluster, namespace, "web")), 30,
+                            "the simulator to see web")
+    assert status == 200 and body["version"] == "1.0"
+    answered = [_call(cluster, namespace, "web-preview") for _ in range(4)]
+    assert {s for s, _ in answered} == {500}
+    assert len({b["pod"] for _, b in answered}) == 2  # round robin over the ready pods
+    assert _call(cluster, namespace, "missing")[0] == 404
+
+    preview_errors = (f'sum(rate(http_requests_total{{namespace="{namespace}",service="web-preview",'
+                      f'status="500"}}[5s]))')
+    wait_for(lambda: (lambda r: r and abs(r[0][1] - 5) < 0.5)(
+        prometheus_query(cluster["prometheus_url"], preview_errors)), 30,
+        "5 failing requests per second from test clients to the preview")

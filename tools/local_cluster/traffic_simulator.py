@@ -21,21 +21,30 @@ Pods pick their behaviour up from pod-template annotations:
     simulator.terragonlabs.io/error-rate: "0.2"        fraction of requests answered with 500
     simulator.terragonlabs.io/latency-ms: "1500"       median latency (log-normal, sigma 0.25)
 
-and the entry Service may set `simulator.terragonlabs.io/requests-per-second` (default 20).
-Counts are exact expectations, not random draws, so rates and ratios are reproducible.
+and the entry Service may set `simulator.terragonlabs.io/requests-per-second` (default 20). Any
+other Service with that annotation (a blue-green preview, say) receives that many requests
+directly, as test clients would send them.
+
+Simulated traffic counts are exact expectations, not random draws, so rates and ratios are
+reproducible. Real requests can be sent too: `GET|POST /services/<namespace>/<service>/<path>` on
+the simulator's port is answered as that Service's ready pods would answer it (status, latency),
+round robin, and counted like the rest: what smoke tests and HTTP probes call.
 """
 
 import argparse
+import json
 import logging
 import math
+import random
 import threading
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from kubernetes import client, config
 from kubernetes.client.rest import ApiException
-from prometheus_client import start_http_server
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from prometheus_client.core import REGISTRY, CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 
 ANNOTATION_PREFIX = "simulator.terragonlabs.io/"
@@ -83,6 +92,13 @@ def _float_annotation(annotations, name, default):
         return float((annotations or {}).get(ANNOTATION_PREFIX + name, default))
     except (TypeError, ValueError):
         return default
+
+
+def _behaviour(pod):
+    """(error rate, median latency in seconds) a pod's annotations ask for."""
+    annotations = pod.metadata.annotations
+    error_rate = min(max(_float_annotation(annotations, "error-rate", 0.0), 0.0), 1.0)
+    return error_rate, _float_annotation(annotations, "latency-ms", DEFAULT_LATENCY_MS) / 1000.0
 
 
 def _ready(pod):
@@ -194,7 +210,9 @@ class Simulator:
         self.nginx_series = defaultdict(Series)   # (ns, ingress, service, canary, code)
         self.client_requests = defaultdict(float)  # (ns, app, service, version, code)
         self.weights = {}                          # (ns, app, service, version) -> share
-        self.live_pods = set()
+        self.state = None                          # the last snapshot, for serve_one
+        self.next_pod = defaultdict(int)           # round robin per Service
+        self.random = random.Random(0)
 
     def _custom(self, group, version, plural):
         try:
@@ -262,53 +280,86 @@ class Simulator:
         state = self.snapshot()
         live = set()
         with self.lock:
+            self.state = state
             self.weights = {}
             for namespace, services in state["services"].items():
                 pods = state["pods"][namespace]
                 apps = {(p.metadata.labels or {}).get(APP_LABEL) for p in pods} - {None}
                 for service in services:
-                    if service.metadata.name in apps:
-                        live |= self._serve(state, namespace, service, pods, seconds)
+                    name, annotations = service.metadata.name, service.metadata.annotations or {}
+                    if name in apps:
+                        app, split = name, self.split_for(state, namespace, name)
+                    elif ANNOTATION_PREFIX + "requests-per-second" in annotations:
+                        # Test clients calling this Service directly (a preview, say).
+                        app = (service.spec.selector or {}).get(APP_LABEL, name)
+                        split = [(Backend(name), 1.0)]
+                    else:
+                        continue
+                    rps = _float_annotation(annotations, "requests-per-second", DEFAULT_RPS)
+                    live |= self._serve(state, namespace, app, split, rps * seconds)
             self._forget_gone_pods(live)
 
-    def _serve(self, state, namespace, entry, pods, seconds):
-        app = entry.metadata.name
-        rps = _float_annotation(entry.metadata.annotations, "requests-per-second", DEFAULT_RPS)
-        services = {s.metadata.name: s for s in state["services"][namespace]}
+    @staticmethod
+    def _ready_pods(state, namespace, backend):
+        service = next((s for s in state["services"][namespace] if s.metadata.name == backend.service), None)
+        selector = dict(service.spec.selector or {}) if service else {}
+        selector.update(dict(backend.subset_labels))
+        return [p for p in state["pods"][namespace]
+                if _selects(selector, p.metadata.labels or {}) and _ready(p)]
+
+    def _serve(self, state, namespace, app, split, requests):
         served = set()
-        for backend, share in self.split_for(state, namespace, app):
-            service = services.get(backend.service)
-            selector = dict(service.spec.selector or {}) if service else {}
-            selector.update(dict(backend.subset_labels))
-            ready = [p for p in pods if _selects(selector, p.metadata.labels or {}) and _ready(p)]
-            requests = rps * seconds * share
+        for backend, share in split:
+            ready = self._ready_pods(state, namespace, backend)
             if not ready:
-                self.client_requests[(namespace, app, backend.service, "none", "503")] += requests
+                self.client_requests[(namespace, app, backend.service, "none", "503")] += requests * share
                 self.weights[(namespace, app, backend.service, "none")] = share
                 continue
             for pod in ready:
                 served.add((namespace, pod.metadata.name))
-                self._record(namespace, app, backend, pod, requests / len(ready), share / len(ready))
+                self._record(namespace, app, backend, pod, requests * share / len(ready), share / len(ready))
         return served
 
+    def serve_one(self, namespace, service):
+        """One real request to a Service, answered as its pods would: (HTTP status, body, delay)."""
+        backend = Backend(service)
+        with self.lock:
+            if self.state is None:
+                return 503, {"error": "the simulator has not read the cluster yet"}, 0.0
+            if service not in {s.metadata.name for s in self.state["services"][namespace]}:
+                return 404, {"error": "no service %s/%s" % (namespace, service)}, 0.0
+            svc = next(s for s in self.state["services"][namespace] if s.metadata.name == service)
+            app = (svc.spec.selector or {}).get(APP_LABEL, service)
+            ready = self._ready_pods(self.state, namespace, backend)
+            if not ready:
+                self.client_requests[(namespace, app, service, "none", "503")] += 1
+                return 503, {"error": "no ready endpoints"}, 0.0
+            pod = ready[self.next_pod[(namespace, service)] % len(ready)]
+            self.next_pod[(namespace, service)] += 1
+            error_rate, median = _behaviour(pod)
+            latency = self.random.lognormvariate(math.log(median), LATENCY_SIGMA)
+            code = "500" if self.random.random() < error_rate else "200"
+            self._count(namespace, app, backend, pod, code, 1.0, latency)
+        return int(code), {"pod": pod.metadata.name, "version": _version(pod)}, latency
+
     def _record(self, namespace, app, backend, pod, requests, share):
-        annotations = pod.metadata.annotations
-        error_rate = min(max(_float_annotation(annotations, "error-rate", 0.0), 0.0), 1.0)
-        median = _float_annotation(annotations, "latency-ms", DEFAULT_LATENCY_MS) / 1000.0
-        version, name = _version(pod), pod.metadata.name
-        weight_key = (namespace, app, backend.service, version)
+        error_rate, median = _behaviour(pod)
+        weight_key = (namespace, app, backend.service, _version(pod))
         self.weights[weight_key] = self.weights.get(weight_key, 0.0) + share
-        for code, count in (("200", requests * (1 - error_rate)), ("500", requests * error_rate)):
-            if count <= 0 and code == "500":
-                continue
-            self.client_requests[(namespace, app, backend.service, version, code)] += count
-            self.app_series[(namespace, app, backend.service, version, name, code)].add(count, median)
-            if backend.via == "istio":
-                self.istio_series[(namespace, backend.service, _workload(pod), version, app, code)].add(
-                    count, median)
-            elif backend.via == "nginx":
-                self.nginx_series[(namespace, backend.ingress, backend.service,
-                                   backend.service if backend.canary else "", code)].add(count, median)
+        self._count(namespace, app, backend, pod, "200", requests * (1 - error_rate), median)
+        if error_rate > 0:
+            self._count(namespace, app, backend, pod, "500", requests * error_rate, median)
+
+    def _count(self, namespace, app, backend, pod, code, requests, median):
+        version, name = _version(pod), pod.metadata.name
+        self.client_requests[(namespace, app, backend.service, version, code)] += requests
+        self.app_series[(namespace, app, backend.service, version, name, code)].add(requests, median)
+        if backend.via == "istio":
+            self.istio_series[(namespace, backend.service, _workload(pod), version, app, code)].add(
+                requests, median)
+        elif backend.via == "nginx":
+            self.nginx_series[(namespace, backend.ingress, backend.service,
+                               backend.service if backend.canary else "", code)].add(requests, median)
 
     def _forget_gone_pods(self, live):
         """Series of pods that no longer serve disappear, as they do when a real pod goes away."""
@@ -365,6 +416,38 @@ def _format_bound(bound):
     return repr(float(bound))
 
 
+def make_handler(simulator):
+    class Handler(BaseHTTPRequestHandler):
+        """/metrics for Prometheus; /services/<namespace>/<service>/... answers as that Service would."""
+
+        def do_GET(self):  # noqa: N802 (http.server's naming)
+            parts = self.path.split("?")[0].strip("/").split("/")
+            if parts == ["metrics"]:
+                self._send(200, generate_latest(REGISTRY), CONTENT_TYPE_LATEST)
+            elif len(parts) >= 3 and parts[0] == "services":
+                status, body, delay = simulator.serve_one(parts[1], parts[2])
+                time.sleep(delay)
+                self._send(status, json.dumps(body).encode(), "application/json")
+            else:
+                self._send(404, b"not found\n", "text/plain")
+
+        def do_POST(self):  # noqa: N802
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            self.do_GET()
+
+        def _send(self, status, body, content_type):
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            """Requests are counted in the metrics; logging each would flood the log."""
+
+    return Handler
+
+
 def main():
     parser = argparse.ArgumentParser(description="Simulated traffic for the local cluster")
     parser.add_argument("--kubeconfig", required=True)
@@ -376,8 +459,9 @@ def main():
     simulator = Simulator(config.new_client_from_config(config_file=args.kubeconfig))
     REGISTRY.register(simulator)
     host, port = args.listen.rsplit(":", 1)
-    start_http_server(int(port), addr=host)
-    log.info("serving metrics on http://%s/metrics", args.listen)
+    server = ThreadingHTTPServer((host, int(port)), make_handler(simulator))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    log.info("serving metrics on http://%s/metrics and requests on http://%s/services/", args.listen, args.listen)
     last = time.monotonic()
     while True:
         time.sleep(args.interval)
