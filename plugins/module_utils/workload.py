@@ -32,15 +32,15 @@ _REPLACERS = {"Deployment": "replace_namespaced_deployment",
               "DaemonSet": "replace_namespaced_daemon_set"}
 
 
-def read_workload(module, kind, name, namespace, **missing_result):
+def read_workload(module, kind, name, namespace, missing_result):
     """The workload as JSON with its kind set; a missing one fails the task with missing_result."""
     apps = module.api(AppsV1Api)
     try:
         workload = module.read_json(getattr(apps, _READERS[kind]), name, namespace)
     except ApiException as error:
         if error.status == 404:
-            module.fail("%s %s/%s does not exist" % (kind, namespace, name), kind=kind, name=name,
-                        namespace=namespace, **missing_result)
+            module.fail("%s %s/%s does not exist" % (kind, namespace, name),
+                        **dict(missing_result, kind=kind, name=name, namespace=namespace))
         raise
     workload["kind"] = kind
     return workload
@@ -96,29 +96,30 @@ def check_wait_arguments(module, timeout, interval):
         module.fail("poll_interval must be more than 0 seconds, got %s" % interval)
 
 
-def wait_for_rollout(module, kind, name, namespace, timeout, interval, **result):
+def wait_for_rollout(module, kind, name, namespace, timeout, interval, result=None):
     """Polls until the workload is rolled out by kubectl's rules; fails at once when it cannot be,
     and at the timeout otherwise, naming the pods that are not ready. result is added to every
     failure (what the calling module did before waiting)."""
+    result = result or {}
     check_wait_arguments(module, timeout, interval)
     started = time.monotonic()
     progress = PROGRESS[kind]
     while True:
-        workload = read_workload(module, kind, name, namespace, message="not found", elapsed=0.0,
-                                 **result)
+        workload = read_workload(module, kind, name, namespace,
+                                 dict(result, message="not found", elapsed=0.0))
         summary = summarize(workload)
         elapsed = round(time.monotonic() - started, 3)
         try:
             done, message = progress(workload)
         except RolloutFailed as failure:
             problems = not_ready_pods(module, workload)
-            module.fail(str(failure) + describe(problems), message=str(failure), elapsed=elapsed,
-                        not_ready_pods=problems, **dict(result, **summary))
+            module.fail(str(failure) + describe(problems), **dict(
+                result, message=str(failure), elapsed=elapsed, not_ready_pods=problems, **summary))
         if done:
             return dict(summary, message=message, elapsed=elapsed)
         if elapsed + interval > timeout:
             problems = not_ready_pods(module, workload)
             module.fail("timed out after %ss waiting for %s %s/%s to roll out: %s%s" % (
-                timeout, kind, namespace, name, message, describe(problems)), message=message,
-                elapsed=elapsed, not_ready_pods=problems, **dict(result, **summary))
+                timeout, kind, namespace, name, message, describe(problems)), **dict(
+                result, message=message, elapsed=elapsed, not_ready_pods=problems, **summary))
         time.sleep(interval)
