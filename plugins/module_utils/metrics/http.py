@@ -13,7 +13,7 @@ import json
 from ansible.module_utils.six.moves.http_client import HTTPException
 from ansible.module_utils.six.moves.urllib.error import HTTPError, URLError
 from ansible.module_utils.six.moves.urllib.parse import urlsplit, urlunsplit
-from ansible.module_utils.urls import SSLValidationError, open_url
+from ansible.module_utils.urls import Request, SSLValidationError, make_context
 
 from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.metrics.providers.base import (
     GateConfigError,
@@ -55,6 +55,15 @@ class Endpoint(object):
             self.headers["Authorization"] = "Bearer %s" % bearer_token
         self.username, self.password = username, password
         self.validate_certs, self.ca_path = validate_certs, ca_path
+        self._request = Request()
+        self._context = None
+
+    def _tls_context(self):
+        """One TLS context per endpoint: Request.open would build one (loading the system's CA
+        bundle) for every request, even a plain http one, which costs far more than the request."""
+        if self._context is None:
+            self._context = make_context(cafile=self.ca_path, validate_certs=self.validate_certs)
+        return self._context
 
     def send(self, url=None, method="GET", body=None, headers=None):
         """(status, body bytes) of one request; HTTP error statuses are returned, not raised.
@@ -62,10 +71,11 @@ class Endpoint(object):
         target = url or self.url
         all_headers = dict(self.headers, **(headers or {}))
         try:
-            response = open_url(target, data=body, headers=all_headers, method=method,
-                                validate_certs=self.validate_certs, ca_path=self.ca_path,
-                                url_username=self.username, url_password=self.password,
-                                force_basic_auth=self.username is not None, timeout=self.timeout)
+            response = self._request.open(method, target, data=body, headers=all_headers,
+                                          validate_certs=self.validate_certs, ca_path=self.ca_path,
+                                          context=self._tls_context(),
+                                          url_username=self.username, url_password=self.password,
+                                          force_basic_auth=self.username is not None, timeout=self.timeout)
             return response.getcode(), response.read()
         except HTTPError as error:
             return error.code, error.read() if error.fp else b""
