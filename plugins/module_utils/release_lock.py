@@ -1,0 +1,192 @@
+# -*- coding: utf-8 -*-
+# Copyright: Terragon Labs
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""release_lock: at most one release of an application at a time, through a coordination.k8s.io
+Lease per application. Every write is a create (409 when the Lease exists) or carries the
+resourceVersion it was decided on (409 when someone wrote in between), so of two takers racing
+for a free lock exactly one wins; the other re-reads and finds the lock held."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import datetime
+import socket
+
+from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.kube_module import (
+    update_with_conflict_retry,
+)
+from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.naming import app_labels, check_app_name
+
+try:
+    from kubernetes.client import CoordinationV1Api
+    from kubernetes.client.rest import ApiException
+except ImportError:
+    pass  # KubeModule reports the missing library
+
+LEASE_SUFFIX = "-release-lock"
+MICRO_TIME = "%Y-%m-%dT%H:%M:%S.%fZ"
+UTC = datetime.timezone.utc
+
+
+class LockHeld(Exception):
+    """Another holder has the lock and it has not expired."""
+
+
+def lease_name(app):
+    return app + LEASE_SUFFIX
+
+
+def holder_identity(holder, host, job_id):
+    """Who holds the lock, where, and (under AWX) in which job - also what makes two runs distinct."""
+    identity = "%s@%s" % (holder, host)
+    return "%s job %s" % (identity, job_id) if job_id else identity
+
+
+def format_time(moment):
+    return moment.strftime(MICRO_TIME)
+
+
+def parse_time(text):
+    if not text:
+        return None
+    text = text.rstrip("Z")
+    parsed = datetime.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%f" if "." in text else "%Y-%m-%dT%H:%M:%S")
+    return parsed.replace(tzinfo=UTC)
+
+
+def now_utc():
+    return datetime.datetime.now(UTC)
+
+
+def expires_in(lease, now):
+    """Seconds until the lease expires (negative once expired), or None without a renew time."""
+    spec = (lease or {}).get("spec") or {}
+    renewed = parse_time(spec.get("renewTime") or spec.get("acquireTime"))
+    if renewed is None:
+        return None
+    remaining = renewed + datetime.timedelta(seconds=spec.get("leaseDurationSeconds") or 0) - now
+    return round(remaining.total_seconds(), 3)
+
+
+def describe_holder(lease, now):
+    spec = lease.get("spec") or {}
+    return "%s (acquired %s, renewed %s, expires in %ss)" % (
+        spec.get("holderIdentity"), spec.get("acquireTime"), spec.get("renewTime"), expires_in(lease, now))
+
+
+def _holder(lease):
+    return ((lease or {}).get("spec") or {}).get("holderIdentity")
+
+
+def _expired(lease, now):
+    remaining = expires_in(lease, now)
+    return remaining is not None and remaining <= 0
+
+
+def acquire(lease, app, identity, ttl, force, now):
+    """(action, desired Lease or None) to hold the lock; raises LockHeld when another has it.
+
+    The holder's own lock is renewed once less than half its ttl remains (or the ttl changes),
+    so calling again right away writes nothing, and after any call at least ttl/2 remains.
+    """
+    stamp = format_time(now)
+    if lease is None:
+        return "acquired", {
+            "apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+            "metadata": {"name": lease_name(app), "labels": app_labels(app)},
+            "spec": {"holderIdentity": identity, "leaseDurationSeconds": ttl, "acquireTime": stamp,
+                     "renewTime": stamp, "leaseTransitions": 0}}
+    spec = lease.setdefault("spec", {})
+    holder = spec.get("holderIdentity")
+    if holder == identity:
+        remaining = expires_in(lease, now)
+        if spec.get("leaseDurationSeconds") == ttl and remaining is not None and remaining >= ttl / 2.0:
+            return "kept", None
+        spec.update(leaseDurationSeconds=ttl, renewTime=stamp)
+        return "renewed", lease
+    if not holder:
+        action = "acquired"
+    elif _expired(lease, now):
+        action = "taken_over"
+    elif force:
+        action = "forced"
+    else:
+        raise LockHeld("the release lock of %s is held by %s" % (app, describe_holder(lease, now)))
+    spec.update(holderIdentity=identity, leaseDurationSeconds=ttl, acquireTime=stamp, renewTime=stamp,
+                leaseTransitions=(spec.get("leaseTransitions") or 0) + (1 if holder else 0))
+    return action, lease
+
+
+def release(lease, app, identity, force, now):
+    """(action, Lease to delete or None); raises LockHeld when another holds a live lock."""
+    if lease is None:
+        return "absent", None
+    holder = _holder(lease)
+    if holder and holder != identity and not force and not _expired(lease, now):
+        raise LockHeld("the release lock of %s is held by %s" % (app, describe_holder(lease, now)))
+    return "released", lease
+
+
+def run_release_lock(module):
+    params = module.params
+    app, namespace, ttl = params["app"], params["namespace"], params["ttl"]
+    check_app_name(module, app)
+    if ttl < 1:
+        module.fail("ttl must be at least 1 second, got %d" % ttl)
+    if not params["holder"].strip():
+        module.fail("holder must not be empty")
+    identity = holder_identity(params["holder"], socket.gethostname(), params["job_id"])
+    coordination = module.api(CoordinationV1Api)
+    name = lease_name(app)
+    now = now_utc()
+    state = {}
+
+    def read():
+        try:
+            return module.read_json(coordination.read_namespaced_lease, name, namespace)
+        except ApiException as error:
+            if error.status == 404:
+                return None
+            raise
+
+    def compute(lease):
+        try:
+            if params["state"] == "absent":
+                state["outcome"], desired = release(lease, app, identity, params["force"], now)
+            else:
+                state["outcome"], desired = acquire(lease, app, identity, ttl, params["force"], now)
+        except LockHeld as held:
+            module.fail(str(held), changed=False, held=False, lease_name=name, namespace=namespace,
+                        **lease_facts(lease, now))
+        return desired
+
+    def write(desired):
+        if params["state"] == "absent":
+            # With a body, the API server reads the options from it alone, dryRun included.
+            options = {"preconditions": {"resourceVersion": desired["metadata"]["resourceVersion"]}}
+            if module.dry_run:
+                options["dryRun"] = [module.dry_run]
+            module.read_json(coordination.delete_namespaced_lease, name, namespace, body=options)
+            return desired
+        if desired["metadata"].get("resourceVersion"):
+            return module.read_json(coordination.replace_namespaced_lease, name, namespace, desired,
+                                    dry_run=module.dry_run)
+        return module.read_json(coordination.create_namespaced_lease, namespace, desired,
+                                dry_run=module.dry_run)
+
+    before, written = update_with_conflict_retry(read, compute, write)
+    after = None if params["state"] == "absent" and written else (written or before)
+    result = dict(changed=written is not None, outcome=state["outcome"], lease_name=name,
+                  namespace=namespace, identity=identity, held=_holder(after) == identity,
+                  **lease_facts(after, now))
+    if module.diff_mode:
+        result["diff"] = {"before": (before or {}).get("spec") or {}, "after": (after or {}).get("spec") or {}}
+    return result
+
+
+def lease_facts(lease, now):
+    spec = (lease or {}).get("spec") or {}
+    return {"holder": spec.get("holderIdentity"), "acquired_time": spec.get("acquireTime"),
+            "renew_time": spec.get("renewTime"), "ttl": spec.get("leaseDurationSeconds"),
+            "expires_in": expires_in(lease, now)}

@@ -1,0 +1,74 @@
+"""The release lock's decisions on hand-made Leases, at a fixed time."""
+
+import datetime
+
+import pytest
+
+from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils import release_lock as rl
+
+NOW = datetime.datetime(2026, 1, 1, 12, 0, 0, tzinfo=datetime.timezone.utc)
+
+
+def lease(holder="a@h", renewed_seconds_ago=10, ttl=60, transitions=0):
+    stamp = rl.format_time(NOW - datetime.timedelta(seconds=renewed_seconds_ago))
+    return {"metadata": {"name": "web-release-lock", "resourceVersion": "5"},
+            "spec": {"holderIdentity": holder, "leaseDurationSeconds": ttl, "acquireTime": stamp,
+                     "renewTime": stamp, "leaseTransitions": transitions}}
+
+
+def test_identity_names_holder_host_and_job():
+    assert rl.holder_identity("release 1.0", "ee-1", "42") == "release 1.0@ee-1 job 42"
+    assert rl.holder_identity("release 1.0", "ee-1", None) == "release 1.0@ee-1"
+
+
+def test_times_round_trip_and_expiry():
+    assert rl.parse_time(rl.format_time(NOW)) == NOW
+    assert rl.parse_time("2026-01-01T12:00:00Z") == NOW
+    assert rl.expires_in(lease(renewed_seconds_ago=10), NOW) == 50
+    assert rl.expires_in(lease(renewed_seconds_ago=70), NOW) == -10
+    assert rl.expires_in(None, NOW) is None
+
+
+def test_a_free_lock_is_created_with_labels():
+    outcome, desired = rl.acquire(None, "web", "a@h", 60, False, NOW)
+    assert outcome == "acquired" and "resourceVersion" not in desired["metadata"]
+    assert desired["metadata"]["labels"]["app.kubernetes.io/name"] == "web"
+    assert desired["spec"]["holderIdentity"] == "a@h" and desired["spec"]["leaseTransitions"] == 0
+
+
+@pytest.mark.parametrize("renewed_seconds_ago, ttl, outcome", [
+    (10, 60, "kept"), (30, 60, "kept"), (31, 60, "renewed"), (10, 120, "renewed"), (90, 60, "renewed")])
+def test_the_holder_renews_once_half_the_ttl_is_gone(renewed_seconds_ago, ttl, outcome):
+    result, desired = rl.acquire(lease(renewed_seconds_ago=renewed_seconds_ago), "web", "a@h", ttl, False, NOW)
+    assert result == outcome
+    if outcome == "kept":
+        assert desired is None
+    else:
+        assert desired["spec"]["renewTime"] == rl.format_time(NOW) and desired["spec"]["leaseDurationSeconds"] == ttl
+        assert desired["metadata"]["resourceVersion"] == "5"
+
+
+def test_another_live_holder_is_refused_by_name():
+    with pytest.raises(rl.LockHeld, match=r"^the release lock of web is held by b@h \(acquired .*expires in 50.0s\)$"):
+        rl.acquire(lease(holder="b@h"), "web", "a@h", 60, False, NOW)
+    with pytest.raises(rl.LockHeld):
+        rl.release(lease(holder="b@h"), "web", "a@h", False, NOW)
+
+
+@pytest.mark.parametrize("existing, force, outcome, transitions", [
+    (lease(holder="b@h", renewed_seconds_ago=61, transitions=2), False, "taken_over", 3),
+    (lease(holder="b@h", transitions=2), True, "forced", 3),
+    (lease(holder=None), False, "acquired", 0),
+])
+def test_expired_forced_or_released_locks_are_taken(existing, force, outcome, transitions):
+    result, desired = rl.acquire(existing, "web", "a@h", 60, force, NOW)
+    assert result == outcome and desired["spec"]["holderIdentity"] == "a@h"
+    assert desired["spec"]["acquireTime"] == rl.format_time(NOW)
+    assert desired["spec"]["leaseTransitions"] == transitions
+
+
+def test_release():
+    assert rl.release(None, "web", "a@h", False, NOW) == ("absent", None)
+    assert rl.release(lease(), "web", "a@h", False, NOW)[0] == "released"
+    assert rl.release(lease(holder="b@h", renewed_seconds_ago=61), "web", "a@h", False, NOW)[0] == "released"
+    assert rl.release(lease(holder="b@h"), "web", "a@h", True, NOW)[0] == "released"
