@@ -39,7 +39,9 @@ class PrometheusClient(object):
         if duration is None:
             api = "/api/v1/query"
         else:
-            end = self.clock()
+            # Aligned to the step, so queries made moments apart (canary and baseline) read the
+            # same points in time.
+            end = self.clock() // step * step
             api = "/api/v1/query_range"
             params.update(start="%.3f" % (end - duration), end="%.3f" % end, step="%g" % step)
         url = self.endpoint.url.rstrip("/") + api
