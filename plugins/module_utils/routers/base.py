@@ -23,13 +23,7 @@ from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.
 )
 
 try:
-    from kubernetes.client import (
-        AppsV1Api,
-        CoreV1Api,
-        CustomObjectsApi,
-        DiscoveryV1Api,
-        NetworkingV1Api,
-    )
+    from kubernetes.client import CoreV1Api, CustomObjectsApi, DiscoveryV1Api
     from kubernetes.client.rest import ApiException
 except ImportError:
     pass  # KubeModule reports the missing library
