@@ -42,3 +42,27 @@ def rolled_out(apps, namespace, name, replicas):
     return (s.observed_generation == d.metadata.generation and s.updated_replicas == replicas
             and s.ready_replicas == replicas and s.available_replicas == replicas
             and (s.replicas or 0) == replicas) and d
+
+
+def http_route(name, backend):
+    return {"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute", "metadata": {"name": name},
+            "spec": {"hostnames": [f"{name}.example"],
+                     "rules": [{"backendRefs": [{"name": backend, "port": 80}]}]}}
+
+
+def virtual_service(name, backend):
+    return {"apiVersion": "networking.istio.io/v1", "kind": "VirtualService", "metadata": {"name": name},
+            "spec": {"hosts": [backend], "http": [{"name": "primary", "route": [
+                {"destination": {"host": backend, "port": {"number": 80}}}]}]}}
+
+
+def ingress(name, backend):
+    return {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": {"name": name},
+            "spec": {"ingressClassName": "nginx", "rules": [{"host": f"{name}.example", "http": {"paths": [
+                {"path": "/", "pathType": "Prefix",
+                 "backend": {"service": {"name": backend, "port": {"number": 80}}}}]}}]}}
+
+
+def openshift_route(name, backend):
+    return {"apiVersion": "route.openshift.io/v1", "kind": "Route", "metadata": {"name": name},
+            "spec": {"host": f"{name}.example", "to": {"kind": "Service", "name": backend}}}
