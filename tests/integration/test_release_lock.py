@@ -28,9 +28,9 @@ def lock(namespace, holder, **args):
 
 def test_two_playbooks_racing_for_the_lock_one_wins_the_other_names_it(api_client, cluster, namespace):
     command = [str(Path(sys.executable).parent / "ansible-playbook"),
-               str(REPO / "tests" / "integration" / "playbooks" / "release_lock.yml"), "-e", "namespace=" + namespace]
+               str(REPO / "tests" / "integration" / "playbooks" / "release_lock.yml"), "-e", "lock_namespace=" + namespace]
     env = dict(ansible_env(cluster), AWX_JOB_ID="", JOB_ID="")
-    runs = [subprocess.Popen(command + ["-e", "holder=" + holder], cwd=REPO, env=env, text=True,
+    runs = [subprocess.Popen(command + ["-e", "lock_holder=" + holder], cwd=REPO, env=env, text=True,
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
             for holder in ("release-a", "release-b")]
     outputs = [run.communicate(timeout=300)[0] for run in runs]

@@ -1,0 +1,100 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: Terragon Labs
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: release_info
+short_description: Read an application's release record
+version_added: 0.1.0
+description:
+  - Returns the current release and the releases before it, as
+    M(terragonlabs.progressive_delivery.release_record) keeps them in the ConfigMap
+    C(<app>-release). A run that promotes, aborts, resumes or reports a release starts here.
+  - An application without a record is not an error - RV(exists) is false.
+author:
+  - Terragon Labs (@terragonlabs)
+options:
+  app:
+    description: The application (value of its C(app.kubernetes.io/name) label).
+    type: str
+    required: true
+  namespace:
+    description: Namespace of the application.
+    type: str
+    required: true
+extends_documentation_fragment:
+  - kubernetes.core.k8s_auth_options
+attributes:
+  check_mode:
+    support: full
+    description: Reads only, so check mode behaves as a normal run.
+  diff_mode:
+    support: none
+    description: Changes nothing, so there is no difference to show.
+requirements:
+  - kubernetes >= 24.2.0
+seealso:
+  - module: terragonlabs.progressive_delivery.release_record
+"""
+
+EXAMPLES = r"""
+- name: Find the release in progress
+  terragonlabs.progressive_delivery.release_info:
+    app: modelcard-generator
+    namespace: modelcard
+  register: record
+
+- name: Refuse to promote anything but a paused release
+  ansible.builtin.assert:
+    that: record.exists and record.release.phase == 'paused'
+    fail_msg: "no paused release of modelcard-generator to promote"
+"""
+
+RETURN = r"""
+exists:
+  description: Whether the application has a release record.
+  returned: always
+  type: bool
+  sample: true
+config_map:
+  description: Name of the ConfigMap holding the record.
+  returned: always
+  type: str
+  sample: modelcard-generator-release
+namespace:
+  description: Namespace of the record.
+  returned: always
+  type: str
+  sample: modelcard
+release:
+  description:
+    - The current release, or null - the fields RV(terragonlabs.progressive_delivery.release_record#module:release)
+      describes (id, strategy, version, phase, step, revisions, images, gate, details, times).
+  returned: always
+  type: dict
+  sample: {id: modelcard-generator-1.4.0-4711, phase: paused, step: "2"}
+history:
+  description: The releases before the current one, newest first.
+  returned: always
+  type: list
+  elements: dict
+"""
+
+from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.kube_module import KubeModule
+from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.release_record import run_release_info
+
+
+def main():
+    KubeModule(argument_spec=dict(
+        app=dict(type="str", required=True),
+        namespace=dict(type="str", required=True),
+    )).run(run_release_info)
+
+
+if __name__ == "__main__":
+    main()
