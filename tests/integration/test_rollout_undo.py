@@ -158,3 +158,23 @@ def test_statefulset_undo_four_ways(api_client, cluster, namespace):
     assert run_module(cluster, "rollout_undo", current, check=True)["changed"] is False
     assert run_module(cluster, "rollout_undo", current)["changed"] is False
     assert apps.read_namespaced_stateful_set("store", namespace).metadata.resource_version == version
+
+
+def test_daemonset_undo_to_the_previous_revision(api_client, cluster, namespace):
+    apps = client.AppsV1Api(api_client)
+    spec = deployment("agent", "agent", "1.0")["spec"]
+    apps.create_namespaced_daemon_set(namespace, {"metadata": {"name": "agent"},
+                                                  "spec": {"selector": spec["selector"], "template": spec["template"]}})
+    status = {"kind": "DaemonSet", "name": "agent", "namespace": namespace, "timeout": 120}
+    assert not run_module(cluster, "rollout_status", status).get("failed")
+    apps.patch_namespaced_daemon_set("agent", namespace, {"metadata": {"annotations": {"team": "ml"}}, "spec": {
+        "template": {"spec": {"containers": [{"name": "app", "image": "ghcr.io/terragonlabs/agent:2.0"}]}}}})
+    assert not run_module(cluster, "rollout_status", status).get("failed")
+
+    result = run_module(cluster, "rollout_undo", dict(status, wait=True))
+    assert result["changed"] is True and not result.get("failed"), result
+    assert result["rolled_back_to"] == 1 and [h["revision"] for h in result["history"]] == [1, 2]
+    assert result["rollout"]["message"] == "daemon set agent successfully rolled out"
+    live = apps.read_namespaced_daemon_set("agent", namespace)
+    assert live.spec.template.spec.containers[0].image == "ghcr.io/terragonlabs/agent:1.0"
+    assert live.metadata.annotations["team"] == "ml"
