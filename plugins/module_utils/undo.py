@@ -99,4 +99,3 @@ def undo_rollout(module):
         result["rollout"] = wait_for_rollout(module, kind, name, namespace, params["timeout"],
                                              params["poll_interval"], result=dict(result))
     return result
-
