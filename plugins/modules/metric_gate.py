@@ -371,7 +371,7 @@ options:
         description: Request headers never logged nor reported, for credentials.
         type: dict
       bearer_token:
-        description: Token sent as C(Authorization: Bearer); never logged.
+        description: Token sent in the C(Authorization) header as a bearer token; never logged.
         type: str
       username:
         description: User name for basic authentication.
@@ -391,7 +391,10 @@ options:
         type: float
         default: 10
   max_duration:
-    description: Seconds after which measuring stops and each unfinished metric is judged on what it measured.
+    description:
+      - Seconds after which measuring stops. A metric still measuring is then V(Error) if its last
+        tries were errors, V(Inconclusive) if it has not taken its O(metrics[].count) measurements,
+        otherwise judged on what it measured.
     type: float
   fail_on_verdict:
     description: Fail the task when the verdict is not V(Successful). With V(false), read RV(verdict).

@@ -48,7 +48,7 @@ def release(api_client, namespace, canary_annotations, router):
         for body in nginx_ingresses("shop", "shop-canary"):
             networking.create_namespaced_ingress(namespace, body)
     for name in ("shop", "shop-canary"):
-        wait_for(lambda: rolled_out(apps, namespace, name, 2), 60, "%s to roll out" % name)
+        wait_for(lambda name=name: rolled_out(apps, namespace, name, 2), 60, "%s to roll out" % name)
 
 
 def canary_gate(cluster, namespace, template_source):

@@ -43,10 +43,15 @@ class Scripted:
         return [Sample(v, {"series": str(i)}) for i, v in enumerate(answer)]
 
 
-def run(*metrics, **kwargs):
+def run_timed(*metrics, **kwargs):
+    """The gate's result and the fake clock it ran on."""
     clock = FakeClock()
     gate = Gate(list(metrics), clock=clock.clock, sleep=clock.sleep, now=clock.clock, **kwargs)
     return gate.run(), clock
+
+
+def run(*metrics, **kwargs):
+    return run_timed(*metrics, **kwargs)[0]
 
 
 def at_least(value):
@@ -91,7 +96,7 @@ def test_worst_verdict_order():
     ("each", [0.99, NAN], FAILED, "NaN"),      # NaN is on_nan (Failed by default)
 ])
 def test_series_policies_keep_labels(series, values, phase, value):
-    result, _ = run(Metric("m", Scripted(values), success=at_least(0.95), series=series))
+    result = run(Metric("m", Scripted(values), success=at_least(0.95), series=series))
     measurement = result["metrics"][0]["measurements"][0]
     assert measurement["phase"] == phase
     assert measurement["value"] == pytest.approx(value) if isinstance(value, float) else measurement["value"] == value
@@ -101,10 +106,10 @@ def test_series_policies_keep_labels(series, values, phase, value):
 @pytest.mark.parametrize("option, phase", [(ERROR, ERROR), (FAILED, FAILED), (INCONCLUSIVE, INCONCLUSIVE),
                                            (SUCCESSFUL, SUCCESSFUL)])
 def test_empty_and_nan_policies(option, phase):
-    empty, _ = run(Metric("m", Scripted([]), success=at_least(1), on_empty=option, consecutive_error_limit=0))
+    empty = run(Metric("m", Scripted([]), success=at_least(1), on_empty=option, consecutive_error_limit=0))
     assert empty["verdict"] == phase
     assert "no series" in empty["metrics"][0]["measurements"][0]["message"]
-    nan, _ = run(Metric("m", Scripted([NAN]), success=at_least(1), on_nan=option, consecutive_error_limit=0))
+    nan = run(Metric("m", Scripted([NAN]), success=at_least(1), on_nan=option, consecutive_error_limit=0))
     assert nan["verdict"] == phase and nan["metrics"][0]["measurements"][0]["value"] == "NaN"
 
 
@@ -116,7 +121,7 @@ def test_defaults_match_argo_empty_is_error_and_nan_is_failed():
 
 def test_count_interval_and_initial_delay_schedule():
     provider = Scripted([1.0])
-    result, clock = run(Metric("m", provider, success=at_least(1), interval=5, count=3, initial_delay=2))
+    result, clock = run_timed(Metric("m", provider, success=at_least(1), interval=5, count=3, initial_delay=2))
     assert result["verdict"] == SUCCESSFUL and provider.calls == 3
     assert clock.sleeps == [2, 5, 5]
     assert result["metrics"][0]["counts"] == {"successful": 3, "failed": 0, "inconclusive": 0, "error": 0}
@@ -124,47 +129,47 @@ def test_count_interval_and_initial_delay_schedule():
 
 def test_failure_limit_allows_that_many_failures():
     provider = Scripted([0.5], [0.5], [1.0])
-    result, _ = run(Metric("m", provider, success=at_least(1), interval=1, count=3, failure_limit=1))
+    result = run(Metric("m", provider, success=at_least(1), interval=1, count=3, failure_limit=1))
     assert result["verdict"] == FAILED and provider.calls == 2  # stops once decided
     assert "2 failed measurements, more than failure_limit 1" in result["metrics"][0]["message"]
     provider = Scripted([0.5], [1.0], [1.0])
-    assert run(Metric("m", provider, success=at_least(1), interval=1, count=3, failure_limit=1))[0]["verdict"] == SUCCESSFUL
+    assert run(Metric("m", provider, success=at_least(1), interval=1, count=3, failure_limit=1))["verdict"] == SUCCESSFUL
 
 
 def test_inconclusive_limit():
     both = dict(success=at_least(0.9), failure=Condition("failure", maximum=0.1))
-    result, _ = run(Metric("m", Scripted([0.5]), interval=1, count=3, inconclusive_limit=1, **both))
+    result = run(Metric("m", Scripted([0.5]), interval=1, count=3, inconclusive_limit=1, **both))
     assert result["verdict"] == INCONCLUSIVE and result["metrics"][0]["counts"]["inconclusive"] == 2
 
 
 def test_errors_are_retried_not_counted_and_limited():
     provider = Scripted(ProviderError("down"), ProviderError("down"), [1.0], [1.0])
-    result, clock = run(Metric("m", provider, success=at_least(1), interval=1, count=2, error_retry_interval=3))
+    result, clock = run_timed(Metric("m", provider, success=at_least(1), interval=1, count=2, error_retry_interval=3))
     assert result["verdict"] == SUCCESSFUL and provider.calls == 4
     assert clock.sleeps == [3, 3, 1]
     assert result["metrics"][0]["counts"] == {"successful": 2, "failed": 0, "inconclusive": 0, "error": 2}
 
     provider = Scripted(ProviderError("connection refused"))
-    result, _ = run(Metric("m", provider, success=at_least(1)))
+    result = run(Metric("m", provider, success=at_least(1)))
     assert result["verdict"] == ERROR and provider.calls == 5  # consecutive_error_limit 4: the 5th error decides
     assert "connection refused" in result["message"]
 
 
 def test_a_fatal_error_is_not_retried():
     provider = Scripted(ProviderError("bad query", fatal=True))
-    result, _ = run(Metric("m", provider, success=at_least(1), count=3, interval=1))
+    result = run(Metric("m", provider, success=at_least(1), count=3, interval=1))
     assert result["verdict"] == ERROR and provider.calls == 1 and "not retried" in result["message"]
 
 
 def test_consecutive_success_limit_ends_early():
     provider = Scripted([1.0])
-    result, _ = run(Metric("m", provider, success=at_least(1), interval=1, count=10, consecutive_success_limit=2))
+    result = run(Metric("m", provider, success=at_least(1), interval=1, count=10, consecutive_success_limit=2))
     assert result["verdict"] == SUCCESSFUL and provider.calls == 2
 
 
 def test_dry_run_metrics_never_decide():
-    result, _ = run(Metric("real", Scripted([1.0]), success=at_least(1)),
-                    Metric("dry", Scripted([0.0]), success=at_least(1), dry_run=True))
+    result = run(Metric("real", Scripted([1.0]), success=at_least(1)),
+                 Metric("dry", Scripted([0.0]), success=at_least(1), dry_run=True))
     assert result["verdict"] == SUCCESSFUL
     assert [m["verdict"] for m in result["metrics"]] == [SUCCESSFUL, FAILED]
     assert result["metrics"][1]["dry_run"] is True
@@ -172,8 +177,8 @@ def test_dry_run_metrics_never_decide():
 
 def test_worst_metric_wins_and_measuring_stops_once_decided():
     slow = Scripted([1.0])
-    result, _ = run(Metric("slow", slow, success=at_least(1), interval=10, count=5),
-                    Metric("bad", Scripted([0.0]), success=at_least(1), initial_delay=15))
+    result = run(Metric("slow", slow, success=at_least(1), interval=10, count=5),
+                 Metric("bad", Scripted([0.0]), success=at_least(1), initial_delay=15))
     assert result["verdict"] == FAILED
     assert [m["verdict"] for m in result["metrics"]] == [STOPPED, FAILED]
     assert slow.calls == 2  # at 0 and 10; the gate was decided at 15
@@ -181,24 +186,30 @@ def test_worst_metric_wins_and_measuring_stops_once_decided():
 
 def test_max_duration_bounds_an_interval_without_count():
     provider = Scripted([1.0])
-    result, clock = run(Metric("m", provider, success=at_least(1), interval=10, until_deadline=True),
-                        max_duration=35)
+    result, clock = run_timed(Metric("m", provider, success=at_least(1), interval=10, until_deadline=True),
+                              max_duration=35)
     assert result["verdict"] == SUCCESSFUL and provider.calls == 4 and clock.now - 1000 == 30
     errors = Scripted([1.0], ProviderError("timed out"))
-    result, _ = run(Metric("m", errors, success=at_least(1), interval=10, until_deadline=True), max_duration=15)
+    result = run(Metric("m", errors, success=at_least(1), interval=10, until_deadline=True), max_duration=15)
     assert result["verdict"] == ERROR  # never Successful when measuring ended in errors
+
+
+def test_max_duration_before_the_count_is_reached_is_inconclusive():
+    result = run(Metric("m", Scripted([1.0]), success=at_least(1), interval=10, count=5), max_duration=25)
+    assert result["verdict"] == INCONCLUSIVE
+    assert result["metrics"][0]["message"] == "max_duration 25s reached after 3 of 5 measurements"
 
 
 def test_an_expression_that_cannot_be_evaluated_is_an_error():
     metric = Metric("m", Scripted([1.0]), success=Condition("s", expression="result.nothing > 1"),
                     consecutive_error_limit=0)
-    result, _ = run(metric)
+    result = run(metric)
     assert result["verdict"] == ERROR and "cannot evaluate" in result["message"]
 
 
 def test_expressions_are_sandboxed():
     condition = Condition("s", expression="result.__class__.__mro__[1].__subclasses__()")
-    result, _ = run(Metric("m", Scripted([1.0]), success=condition, consecutive_error_limit=0))
+    result = run(Metric("m", Scripted([1.0]), success=condition, consecutive_error_limit=0))
     assert result["verdict"] == ERROR
 
 

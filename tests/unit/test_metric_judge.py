@@ -13,8 +13,8 @@ def test_mann_whitney_matches_scipy(seed):
     rng = random.Random(seed)
     n1, n2 = rng.randint(3, 60), rng.randint(3, 60)
     # Rounded values make ties, which exercise the tie correction.
-    x = [round(rng.gauss(10, 2), rng.choice([0, 1, 3])) for _ in range(n1)]
-    y = [round(rng.gauss(10 + rng.choice([0, 0.5, 2]), 2), rng.choice([0, 1, 3])) for _ in range(n2)]
+    x = [round(rng.gauss(10, 2), rng.choice([0, 1, 3])) for i in range(n1)]
+    y = [round(rng.gauss(10 + rng.choice([0, 0.5, 2]), 2), rng.choice([0, 1, 3])) for i in range(n2)]
     u, p = judge.mann_whitney_u(x, y)
     expected = stats.mannwhitneyu(x, y, alternative="two-sided", method="asymptotic", use_continuity=True)
     assert u == pytest.approx(expected.statistic, abs=1e-9)
@@ -32,7 +32,7 @@ def test_hodges_lehmann_is_the_median_pairwise_shift():
 
 def _samples(seed, mean, n=30):
     rng = random.Random(seed)
-    return [rng.gauss(mean, 1) for _ in range(n)]
+    return [rng.gauss(mean, 1) for i in range(n)]
 
 
 def test_samples_known_to_differ_are_high_or_low():

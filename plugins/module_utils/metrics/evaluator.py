@@ -259,6 +259,9 @@ class MetricRun(object):
             return self.decide(ERROR, "%s; the last measurements were errors: %s" % (why, self.last_error))
         if not self.completed:
             return self.decide(INCONCLUSIVE, "%s before any measurement" % why)
+        if self.metric.count is not None and self.completed < self.metric.count:
+            return self.decide(INCONCLUSIVE, "%s after %d of %d measurements" % (
+                why, self.completed, self.metric.count))
         if self.metric.consecutive_success_limit:
             return self.decide(INCONCLUSIVE, "%s without %d consecutive successes" % (
                 why, self.metric.consecutive_success_limit))

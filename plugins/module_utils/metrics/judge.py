@@ -77,7 +77,7 @@ def classify(baseline, canary, alpha=0.05, allowed_increase=1.0, allowed_decreas
     if not baseline or not canary:
         result["classification"] = NODATA
         return result
-    _, p_value = mann_whitney_u(canary, baseline)
+    p_value = mann_whitney_u(canary, baseline)[1]
     shift = hodges_lehmann(baseline, canary)
     ratio = _mean_ratio(baseline, canary)
     classification = PASS

@@ -50,9 +50,9 @@ def _quote(value):
 
 def render(path, name, args):
     """(query, success condition dict) of a built-in template with its arguments."""
-    source, _, kind = name.partition("_")
-    if source not in SOURCES or name not in TEMPLATES:
+    if name not in TEMPLATES:
         raise GateConfigError("%s.template must be one of %s, got %s" % (path, ", ".join(TEMPLATES), name))
+    source, kind = name.split("_", 1)
     spec = SOURCES[source]
     args = dict(args or {})
     for key, value in args.items():

@@ -56,10 +56,11 @@ class HttpProbeProvider(object):
             return status in self.success_statuses
         return 200 <= status < 400
 
-    def _one(self, _index):
+    def _one(self, request_number):
+        """(succeeded, latency, failure reason) of one request."""
         started = self.clock()
         try:
-            status, _ = self.endpoint.send(method=self.method, body=self.body)
+            status = self.endpoint.send(method=self.method, body=self.body)[0]
         except ProviderError as error:
             return False, self.clock() - started, str(error)
         ok = self._succeeded(status)
@@ -68,9 +69,9 @@ class HttpProbeProvider(object):
     def fetch(self):
         with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
             outcomes = list(pool.map(self._one, range(self.requests)))
-        latencies = sorted(latency for _, latency, _ in outcomes)
-        successes = sum(1 for ok, _, _ in outcomes if ok)
-        reasons = [reason for ok, _, reason in outcomes if not ok]
+        latencies = sorted(outcome[1] for outcome in outcomes)
+        successes = sum(1 for outcome in outcomes if outcome[0])
+        reasons = [outcome[2] for outcome in outcomes if not outcome[0]]
         details = {
             "requests": self.requests, "successes": successes, "failures": self.requests - successes,
             "success_rate": successes / float(self.requests),
