@@ -52,9 +52,7 @@ def release(api_client, namespace, canary_annotations, router):
 
 
 def canary_gate(cluster, namespace, template_source):
-    """The gate a canary release runs. The nginx success rate is a dry run: ingress-nginx exports
-    nginx_ingress_controller_requests, which the template reads, while the local simulator
-    exports it as nginx_ingress_controller_requests_total, so the template finds no series."""
+    """The gate a canary release runs."""
     args = {"namespace": namespace, "service": "shop-canary", "window": "10s"}
     if template_source != "nginx":
         args["version"] = "2.0"
@@ -64,7 +62,7 @@ def canary_gate(cluster, namespace, template_source):
         "prometheus": {"url": cluster["prometheus_url"]}, "fail_on_verdict": False, "max_duration": 120,
         "metrics": [
             dict({"name": "success-rate", "template": "%s_success_rate" % template_source,
-                  "template_args": args, "dry_run": template_source == "nginx"}, **WAIT_FOR_DATA),
+                  "template_args": args}, **WAIT_FOR_DATA),
             dict({"name": "latency", "template": "%s_latency_p99" % template_source,
                   "template_args": args}, **WAIT_FOR_DATA),
             dict({"name": "plain-success-rate", "template": "app_success_rate",
@@ -87,7 +85,7 @@ def test_a_bad_canary_fails_the_success_rate_gate(api_client, cluster, namespace
     verdicts = {m["name"]: m for m in result["metrics"]}
     failed = [name for name, m in verdicts.items() if m["verdict"] == "Failed"]
     assert failed and set(failed) <= {"success-rate", "plain-success-rate", "judge"}
-    success_rate = verdicts["success-rate" if router == "istio" else "plain-success-rate"]
+    success_rate = verdicts["success-rate"]
     if success_rate["verdict"] == "Failed":
         value = [m for m in success_rate["measurements"] if m["phase"] == "Failed"][0]["value"]
         assert value == pytest.approx(0.5, abs=0.05)
@@ -99,7 +97,7 @@ def test_a_good_canary_passes(api_client, cluster, namespace, router):
     result = canary_gate(cluster, namespace, router)
     assert not result.get("failed") and result["verdict"] == "Successful", result["message"]
     by_name = {m["name"]: m for m in result["metrics"]}
-    success_rate = by_name["success-rate" if router == "istio" else "plain-success-rate"]
+    success_rate = by_name["success-rate"]
     assert [m["value"] for m in success_rate["measurements"] if m["phase"] == "Successful"] == [1.0, 1.0]
     latency = [m["value"] for m in by_name["latency"]["measurements"] if m["phase"] == "Successful"]
     assert len(latency) == 2 and all(0 < v < 2 for v in latency)

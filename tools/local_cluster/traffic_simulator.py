@@ -45,7 +45,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from kubernetes import client, config
 from kubernetes.client.rest import ApiException
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from prometheus_client.core import REGISTRY, CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
+from prometheus_client.core import (REGISTRY, CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily,
+                                   UnknownMetricFamily)
 
 ANNOTATION_PREFIX = "simulator.terragonlabs.io/"
 APP_LABEL = "app.kubernetes.io/name"
@@ -400,8 +401,12 @@ class Simulator:
         extra = extra or {}
         names = list(extra) + labels
         histogram = HistogramMetricFamily(histogram_name, "Request latency", labels=names)
-        counter = CounterMetricFamily(counter_name.removesuffix("_total"), "Requests served",
-                                      labels=names)
+        if counter_name.endswith("_total"):
+            counter = CounterMetricFamily(counter_name.removesuffix("_total"), "Requests served", labels=names)
+        else:
+            # ingress-nginx's counter has no _total suffix, which prometheus_client would add to a
+            # counter; exported untyped, it keeps the name real dashboards and alerts query.
+            counter = UnknownMetricFamily(counter_name, "Requests served", labels=names)
         for key, s in series.items():
             values = list(extra.values()) + list(key)
             buckets = [(_format_bound(b * scale), c) for b, c in zip(BUCKETS, s.buckets)]
