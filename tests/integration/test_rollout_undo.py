@@ -178,3 +178,14 @@ def test_daemonset_undo_to_the_previous_revision(api_client, cluster, namespace)
     live = apps.read_namespaced_daemon_set("agent", namespace)
     assert live.spec.template.spec.containers[0].image == "ghcr.io/terragonlabs/agent:1.0"
     assert live.metadata.annotations["team"] == "ml"
+
+
+def test_a_paused_deployment_is_refused_as_kubectl_refuses_it(api_client, cluster, namespace):
+    apps = client.AppsV1Api(api_client)
+    web_at_two_revisions(apps, namespace)
+    apps.patch_namespaced_deployment("web", namespace, {"spec": {"paused": True}})
+    version = apps.read_namespaced_deployment("web", namespace).spec.template.spec.containers[0].image
+    result = run_module(cluster, "rollout_undo", {"name": "web", "namespace": namespace})
+    assert result["failed"] and result["changed"] is False, result
+    assert result["msg"] == "Deployment %s/web is paused; resume it before undoing a rollout" % namespace
+    assert apps.read_namespaced_deployment("web", namespace).spec.template.spec.containers[0].image == version
