@@ -1,0 +1,140 @@
+"""Blue-green releases driven by the playbooks, on the real cluster with the real Prometheus."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from kubernetes import client
+from kubernetes.client.rest import ApiException
+
+from conftest import REPO, ansible_env, prometheus_query, run_playbook, wait_for
+
+APP = "modelcard-generator"
+# Gates measure once after 6 s (two scrapes fill the 10 s window) and nothing waits after promotion.
+FAST = {"pd_gate_count": 1, "pd_gate_initial_delay": 6, "pd_scale_down_delay_seconds": 0}
+BAD = {"simulator.terragonlabs.io/error-rate": "0.5"}
+
+
+def play(cluster, playbook, namespace, check=True, **extra):
+    variables = dict(FAST, pd_namespace=namespace, **extra)
+    return run_playbook(cluster, playbook, "-i", "inventories/local", "-e", json.dumps(variables), check=check)
+
+
+def release(cluster, namespace, version, check=True, **extra):
+    return play(cluster, "blue_green.yml", namespace, check=check, release_version=version, **extra)
+
+
+def serving(api_client, namespace):
+    """(color, version, ready replicas) behind the active Service."""
+    color = client.CoreV1Api(api_client).read_namespaced_service(APP, namespace).spec.selector["terragonlabs.io/color"]
+    deployment = client.AppsV1Api(api_client).read_namespaced_deployment(f"{APP}-{color}", namespace)
+    return color, deployment.metadata.labels["app.kubernetes.io/version"], deployment.status.ready_replicas
+
+
+def replicas(api_client, namespace, color):
+    return client.AppsV1Api(api_client).read_namespaced_deployment(f"{APP}-{color}", namespace).spec.replicas
+
+
+def record(api_client, namespace):
+    data = client.CoreV1Api(api_client).read_namespaced_config_map(f"{APP}-release", namespace).data
+    return json.loads(data["release.json"]), json.loads(data.get("history.json") or "[]")
+
+
+def user_requests(cluster, namespace, version):
+    """Requests users sent (through the active Service) to a version, as Prometheus counted them."""
+    result = prometheus_query(cluster["prometheus_url"], f'sum(simulator_requests_total{{namespace="{namespace}",'
+                                                         f'service="{APP}",version="{version}"}})')
+    return result[0][1] if result else 0.0
+
+
+def test_healthy_versions_are_promoted_and_a_bad_one_never_gets_traffic(api_client, cluster, namespace):
+    release(cluster, namespace, "1.0.0")
+    assert serving(api_client, namespace) == ("blue", "1.0.0", 3)
+
+    release(cluster, namespace, "1.1.0")
+    assert serving(api_client, namespace) == ("green", "1.1.0", 3)
+    assert replicas(api_client, namespace, "blue") == 0
+    current, history = record(api_client, namespace)
+    assert (current["version"], current["phase"], current["gate"]["verdict"]) == ("1.1.0", "promoted", "Successful")
+    assert [h["version"] for h in history] == ["1.0.0"]
+
+    again = release(cluster, namespace, "1.1.0")
+    assert "already serves all traffic" in again.stdout and "changed=0" in again.stdout
+
+    failed = release(cluster, namespace, "1.2.0", check=False)  # the inventory's simulated bad version
+    assert failed.returncode != 0
+    assert "the pre-promotion gate ended Failed" in failed.stdout
+    assert serving(api_client, namespace) == ("green", "1.1.0", 3)
+    assert replicas(api_client, namespace, "blue") == 0
+    current, _ = record(api_client, namespace)
+    assert (current["version"], current["phase"]) == ("1.2.0", "aborted")
+    assert user_requests(cluster, namespace, "1.2.0") == 0
+    assert user_requests(cluster, namespace, "1.1.0") > 0
+
+
+def test_a_failed_post_promotion_gate_sends_traffic_back(api_client, cluster, namespace):
+    release(cluster, namespace, "1.0.0")
+    # Errors that only live traffic reveals: no pre-promotion gate, a bad post-promotion one.
+    failed = release(cluster, namespace, "1.3.0", check=False,
+                     pd_pod_annotations_by_version={"1.3.0": BAD},
+                     blue_green_pre_promotion_templates=[], blue_green_smoke_test={})
+    assert failed.returncode != 0
+    assert "the post-promotion gate ended Failed" in failed.stdout
+    assert serving(api_client, namespace) == ("blue", "1.0.0", 3)
+    assert replicas(api_client, namespace, "green") == 0
+    current, _ = record(api_client, namespace)
+    assert (current["phase"], current["details"]["traffic"]) == ("aborted", "blue")
+    assert user_requests(cluster, namespace, "1.3.0") > 0  # it did serve, briefly
+
+
+def test_manual_promotion_pauses_and_a_later_run_promotes_or_aborts(api_client, cluster, namespace):
+    release(cluster, namespace, "1.0.0")
+    release(cluster, namespace, "1.1.0", auto_promote=False)
+    assert serving(api_client, namespace) == ("blue", "1.0.0", 3)
+    assert record(api_client, namespace)[0]["phase"] == "paused"
+    preview = client.CoreV1Api(api_client).read_namespaced_service(f"{APP}-preview", namespace)
+    assert preview.spec.selector["terragonlabs.io/color"] == "green"
+
+    refused = release(cluster, namespace, "1.2.0", check=False)
+    assert refused.returncode != 0 and "1.1.0 is paused awaiting promotion" in refused.stdout
+
+    play(cluster, "abort.yml", namespace)
+    assert serving(api_client, namespace) == ("blue", "1.0.0", 3)
+    assert replicas(api_client, namespace, "green") == 0
+    assert record(api_client, namespace)[0]["phase"] == "aborted"
+
+    release(cluster, namespace, "1.1.0", auto_promote=False)
+    play(cluster, "promote.yml", namespace)
+    assert serving(api_client, namespace) == ("green", "1.1.0", 3)
+    assert record(api_client, namespace)[0]["phase"] == "promoted"
+
+    nothing = play(cluster, "promote.yml", namespace, check=False)
+    assert nothing.returncode != 0 and "has no paused release to promote" in nothing.stdout
+
+
+def test_a_second_release_while_one_runs_is_refused_by_the_lock(api_client, cluster, namespace):
+    release(cluster, namespace, "1.0.0")
+    variables = dict(FAST, pd_namespace=namespace, release_version="1.1.0")
+    first = subprocess.Popen(
+        [str(Path(sys.executable).parent / "ansible-playbook"), "-i", "inventories/local",
+         "playbooks/blue_green.yml", "-e", json.dumps(variables)],
+        cwd=REPO, env=ansible_env(cluster), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        leases = client.CoordinationV1Api(api_client)
+
+        def lock_taken():
+            try:
+                return bool(leases.list_namespaced_lease(namespace).items)
+            except ApiException:
+                return False
+
+        wait_for(lock_taken, 120, "the first release to take the lock")
+        second = release(cluster, namespace, "1.1.0", check=False)
+        assert second.returncode != 0
+        assert "held by" in second.stdout
+        assert first.wait(timeout=600) == 0, first.stdout.read()
+    finally:
+        if first.poll() is None:
+            first.kill()
+    assert serving(api_client, namespace) == ("green", "1.1.0", 3)
