@@ -67,7 +67,7 @@ def test_healthy_versions_are_promoted_and_a_bad_one_never_gets_traffic(api_clie
     assert "the pre-promotion gate ended Failed" in failed.stdout
     assert serving(api_client, namespace) == ("green", "1.1.0", 3)
     assert replicas(api_client, namespace, "blue") == 0
-    current, _ = record(api_client, namespace)
+    current = record(api_client, namespace)[0]
     assert (current["version"], current["phase"]) == ("1.2.0", "aborted")
     assert user_requests(cluster, namespace, "1.2.0") == 0
     assert user_requests(cluster, namespace, "1.1.0") > 0
@@ -83,7 +83,7 @@ def test_a_failed_post_promotion_gate_sends_traffic_back(api_client, cluster, na
     assert "the post-promotion gate ended Failed" in failed.stdout
     assert serving(api_client, namespace) == ("blue", "1.0.0", 3)
     assert replicas(api_client, namespace, "green") == 0
-    current, _ = record(api_client, namespace)
+    current = record(api_client, namespace)[0]
     assert (current["phase"], current["details"]["traffic"]) == ("aborted", "blue")
     assert user_requests(cluster, namespace, "1.3.0") > 0  # it did serve, briefly
 

@@ -178,9 +178,13 @@ def test_simulator_counts_errors_of_a_bad_version_only_while_it_gets_traffic(
         f'destination_version="1.1",response_code="500"}}[5s])) / '
         f'sum(rate(istio_requests_total{{destination_service_namespace="{namespace}",'
         f'destination_version="1.1"}}[5s]))')
-    # Until both rates have two samples the ratio is empty or 0/0 (NaN).
-    ratio = wait_for(lambda: (lambda r: r and not math.isnan(r[0][1]) and r)(
-        prometheus_query(cluster["prometheus_url"], error_ratio)), 60, "istio metrics for the canary")
+
+    def measured_ratio():
+        # Until both rates have two samples the ratio is empty or 0/0 (NaN).
+        result = prometheus_query(cluster["prometheus_url"], error_ratio)
+        return result if result and not math.isnan(result[0][1]) else None
+
+    ratio = wait_for(measured_ratio, 60, "istio metrics for the canary")
     assert ratio[0][1] == pytest.approx(0.5, abs=0.01)
 
     vs["spec"]["http"][0]["route"][0]["weight"], vs["spec"]["http"][0]["route"][1]["weight"] = 100, 0
@@ -214,16 +218,22 @@ def test_simulator_answers_real_requests_and_serves_test_clients(api_client, clu
     for name, replicas in (("web", 1), ("web-preview", 2)):
         wait_for(lambda n=name, r=replicas: rolled_out(apps, namespace, n, r), 60, f"{name} to roll out")
 
-    status, body = wait_for(lambda: (lambda r: r[0] != 503 and r)(_call(cluster, namespace, "web")), 30,
-                            "the simulator to see web")
+    def answer_from_web():
+        answer = _call(cluster, namespace, "web")
+        return answer if answer[0] != 503 else None  # 503 until the simulator has read the cluster
+
+    status, body = wait_for(answer_from_web, 30, "the simulator to see web")
     assert status == 200 and body["version"] == "1.0"
-    answered = [_call(cluster, namespace, "web-preview") for _ in range(4)]
-    assert {s for s, _ in answered} == {500}
-    assert len({b["pod"] for _, b in answered}) == 2  # round robin over the ready pods
+    answered = [_call(cluster, namespace, "web-preview") for attempt in range(4)]
+    assert {status for status, body in answered} == {500}
+    assert len({body["pod"] for status, body in answered}) == 2  # round robin over the ready pods
     assert _call(cluster, namespace, "missing")[0] == 404
 
     preview_errors = (f'sum(rate(http_requests_total{{namespace="{namespace}",service="web-preview",'
                       f'status="500"}}[5s]))')
-    wait_for(lambda: (lambda r: r and abs(r[0][1] - 5) < 0.5)(
-        prometheus_query(cluster["prometheus_url"], preview_errors)), 30,
-        "5 failing requests per second from test clients to the preview")
+
+    def five_per_second():
+        result = prometheus_query(cluster["prometheus_url"], preview_errors)
+        return result and abs(result[0][1] - 5) < 0.5
+
+    wait_for(five_per_second, 30, "5 failing requests per second from test clients to the preview")

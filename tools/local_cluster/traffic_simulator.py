@@ -45,8 +45,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from kubernetes import client, config
 from kubernetes.client.rest import ApiException
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from prometheus_client.core import (REGISTRY, CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily,
-                                   UnknownMetricFamily)
+from prometheus_client.core import (
+    REGISTRY, CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, UnknownMetricFamily)
 
 ANNOTATION_PREFIX = "simulator.terragonlabs.io/"
 APP_LABEL = "app.kubernetes.io/name"
