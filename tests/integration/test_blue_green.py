@@ -138,3 +138,16 @@ def test_a_second_release_while_one_runs_is_refused_by_the_lock(api_client, clus
         if first.poll() is None:
             first.kill()
     assert serving(api_client, namespace) == ("green", "1.1.0", 3)
+
+
+def test_rollback_returns_to_the_previous_release_at_once_and_status_reports_it(api_client, cluster, namespace):
+    release(cluster, namespace, "1.0.0")
+    release(cluster, namespace, "1.1.0")
+    play(cluster, "rollback.yml", namespace)
+    assert serving(api_client, namespace) == ("blue", "1.0.0", 3)
+    current = record(api_client, namespace)[0]
+    assert (current["phase"], current["details"]["rolled_back_to"]) == ("rolled_back", "1.0.0")
+    assert current["gate"] is None  # no gate ran
+
+    status = play(cluster, "status.yml", namespace)
+    assert "phase: rolled_back" in status.stdout and "earlier: 1.1.0 promoted, 1.0.0 promoted" in status.stdout
