@@ -220,13 +220,19 @@ def test_simulator_answers_real_requests_and_serves_test_clients(api_client, clu
 
     def answer_from_web():
         answer = _call(cluster, namespace, "web")
-        return answer if answer[0] != 503 else None  # 503 until the simulator has read the cluster
+        # 503, then 404, until the simulator has read the cluster, then the Service.
+        return answer if answer[0] not in (404, 503) else None
 
     status, body = wait_for(answer_from_web, 30, "the simulator to see web")
     assert status == 200 and body["version"] == "1.0"
-    answered = [_call(cluster, namespace, "web-preview") for attempt in range(4)]
+
+    def both_preview_pods_answer():
+        # The simulator reads the cluster once a second, so it may not know both pods yet.
+        answered = [_call(cluster, namespace, "web-preview") for attempt in range(4)]
+        return answered if len({body.get("pod") for status, body in answered}) == 2 else None
+
+    answered = wait_for(both_preview_pods_answer, 30, "round robin over both ready preview pods")
     assert {status for status, body in answered} == {500}
-    assert len({body["pod"] for status, body in answered}) == 2  # round robin over the ready pods
     assert _call(cluster, namespace, "missing")[0] == 404
 
     preview_errors = (f'sum(rate(http_requests_total{{namespace="{namespace}",service="web-preview",'

@@ -208,7 +208,9 @@ class ReplicasCase(Case):
         return self.apps.read_namespaced_deployment(name, self.namespace).to_dict()
 
     def versions(self):
-        return {d.metadata.name: d.metadata.resource_version
+        # The Deployment controller keeps writing status, which moves resourceVersion; only a
+        # write to the spec (what the router would do) moves the generation.
+        return {d.metadata.name: d.metadata.generation
                 for d in self.apps.list_namespaced_deployment(self.namespace).items}
 
     def patch(self, body):
