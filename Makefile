@@ -14,7 +14,7 @@ SANITY_ROOT := $(SANITY_COLLECTIONS)/terragonlabs/progressive_delivery
 .PHONY: demo test bootstrap cluster-up cluster-down cluster-status sanity lint unit integration
 
 demo: bootstrap cluster-up
-	ansible-playbook -i inventories/local playbooks/blue_green.yml
+	ansible-playbook -i inventories/local playbooks/demo.yml
 
 test: bootstrap cluster-up sanity lint unit integration
 
