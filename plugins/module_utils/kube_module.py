@@ -20,7 +20,8 @@ import json
 import time
 import traceback
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule, _load_params, missing_required_lib
+from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.naming import name_errors
 
 try:
     import kubernetes
@@ -79,6 +80,30 @@ def api_error_message(error):
         return "HTTP %s %s" % (error.status, error.reason)
 
 
+def without_scalar_suboptions(spec, params):
+    """The argument spec minus the suboptions of any dict option given a number or boolean.
+
+    ansible-core raises TypeError ("argument of type 'int' is not iterable") validating the
+    suboptions of such a value, a traceback naming no parameter; without the suboptions its own
+    type check reports the option by name ("argument 'istio' is of type int ...").
+    """
+    spec = copy.deepcopy(spec)
+    for name, option in spec.items():
+        value = params.get(name) if isinstance(params, dict) else None
+        if not option.get("options"):
+            continue
+        if isinstance(value, (bool, int, float)):
+            del option["options"]
+        elif isinstance(value, dict):
+            option["options"] = without_scalar_suboptions(option["options"], value)
+        elif isinstance(value, list) and option.get("elements") == "dict":
+            for item in value:
+                if isinstance(item, (bool, int, float)):
+                    continue  # ansible-core reports a wrong list element itself
+                option["options"] = without_scalar_suboptions(option["options"], item)
+    return spec
+
+
 class KubeModule(object):
     """AnsibleModule plus the kubernetes.core connection options and a lazily built API client.
 
@@ -91,13 +116,17 @@ class KubeModule(object):
         spec = copy.deepcopy(AUTH_ARG_SPEC)
         spec.update(argument_spec)
         kwargs.setdefault("supports_check_mode", True)
-        self.ansible = AnsibleModule(argument_spec=spec, **kwargs)
+        self.ansible = AnsibleModule(argument_spec=without_scalar_suboptions(spec, _load_params()), **kwargs)
         if KUBERNETES_IMPORT_ERROR:
             self.ansible.fail_json(msg=missing_required_lib("kubernetes"),
                                    exception=KUBERNETES_IMPORT_ERROR)
         if KUBERNETES_CORE_IMPORT_ERROR:
             self.ansible.fail_json(msg="the kubernetes.core collection is required",
                                    exception=KUBERNETES_CORE_IMPORT_ERROR)
+        errors = name_errors(dict((key, self.params.get(key)) for key in ("namespace", "name")
+                                  if key in argument_spec))
+        if errors:
+            self.ansible.fail_json(msg="; ".join(errors))
         self._client = None
 
     @property

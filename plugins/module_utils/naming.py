@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: Terragon Labs
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Names of the objects that belong to an application (its release lock, its release record)."""
+"""Names: of the objects that belong to an application (its release lock, its release record), and
+the Kubernetes rules every namespace and object name a module is given must follow."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -12,12 +13,29 @@ import re
 MANAGED_BY = "terragonlabs.progressive_delivery"
 # The application's name is the value of app.kubernetes.io/name, so a DNS-1123 label.
 _APP_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+_DNS_LABEL = _APP_NAME
+_DNS_SUBDOMAIN = re.compile(r"^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 
 
 def check_app_name(module, app):
     if not _APP_NAME.match(app or ""):
         module.fail("app must be a DNS-1123 label (lowercase letters, digits and '-', at most 63 "
                     "characters), got %r" % app)
+
+
+def name_errors(params):
+    """Messages for a malformed namespace (a DNS-1123 label) or object name (a DNS-1123 subdomain)
+    among a module's top-level parameters, so bad input is refused naming the parameter rather
+    than as an API server 404 that names neither."""
+    errors = []
+    namespace, name = params.get("namespace"), params.get("name")
+    if namespace is not None and not _DNS_LABEL.match(namespace):
+        errors.append("namespace must be a DNS-1123 label (lowercase letters, digits and '-', at most 63 "
+                      "characters), got %r" % namespace)
+    if name is not None and not _DNS_SUBDOMAIN.match(name):
+        errors.append("name must be a DNS-1123 subdomain (lowercase letters, digits, '-' and '.', at most "
+                      "253 characters), got %r" % name)
+    return errors
 
 
 def app_labels(app):

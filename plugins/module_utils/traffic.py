@@ -47,7 +47,6 @@ SWITCH_OPTIONS = dict(
     remove_managed_routes=dict(type="bool", default=False),
     require_ready_endpoints=dict(type="bool", default=True),
 )
-SWITCH_REQUIRED_ONE_OF = [("weight", "header_route", "mirror", "remove_managed_routes")]
 
 
 def check_backends(module):
@@ -62,6 +61,10 @@ def switch_request(module):
     """The request as the routers take it, after checking every value; fails naming the parameter."""
     params = module.params
     check_backends(module)
+    # Not required_one_of: remove_managed_routes' default (false) would satisfy it, asking nothing.
+    if all(params[name] is None for name in ("weight", "header_route", "mirror")) \
+            and not params["remove_managed_routes"]:
+        module.fail("one of weight, header_route, mirror or remove_managed_routes=true is required")
     for name in ("weight", "mirror"):
         if params[name] is not None and not 0 <= params[name] <= 100:
             module.fail("%s must be between 0 and 100, got %d" % (name, params[name]))

@@ -37,7 +37,7 @@ options:
     description:
       - Percent of the traffic for O(canary), 0 to 100; O(stable) gets the rest. With
         O(router=service) only 0 or 100.
-      - At least one of O(weight), O(header_route), O(mirror) and O(remove_managed_routes) is required.
+      - At least one of O(weight), O(header_route), O(mirror) and O(remove_managed_routes=true) is required.
     type: int
   header_route:
     description:
@@ -182,14 +182,12 @@ from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.
 from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.traffic import (
     ROUTER_REQUIRED_IF,
     SWITCH_OPTIONS,
-    SWITCH_REQUIRED_ONE_OF,
     switch,
 )
 
 
 def main():
-    KubeModule(argument_spec=SWITCH_OPTIONS, required_if=ROUTER_REQUIRED_IF,
-               required_one_of=SWITCH_REQUIRED_ONE_OF).run(switch)
+    KubeModule(argument_spec=SWITCH_OPTIONS, required_if=ROUTER_REQUIRED_IF).run(switch)
 
 
 if __name__ == "__main__":
