@@ -17,6 +17,7 @@ __metaclass__ = type
 
 import copy
 import json
+import re
 import time
 import traceback
 
@@ -54,9 +55,14 @@ else:
 
 # Idempotent requests (GET, PUT, DELETE) that meet a restarting or overloaded API server are
 # retried with exponential backoff, within a bound; writes guarded by resourceVersion stay safe.
+# 500 covers etcd leader changes ("etcdserver: leader changed"), 429 and 503 the server's own
+# Retry-After. Any request whose connection was refused is retried: it never reached the server.
 RETRY_STATUSES = (429, 500, 502, 503, 504)
 RETRY_TOTAL = 6
 RETRY_BACKOFF_SECONDS = 0.25
+# How the API server words an RBAC refusal (k8s.io/apiserver's forbidden message).
+_FORBIDDEN = re.compile(r'cannot (?P<verb>\S+) resource "(?P<resource>[^"]+)" in API group "(?P<group>[^"]*)"'
+                        r'(?: in the namespace "(?P<namespace>[^"]+)")?')
 # Optimistic-concurrency conflicts (HTTP 409) are retried on a fresh read this many times.
 CONFLICT_ATTEMPTS = 5
 
@@ -70,14 +76,31 @@ class ModuleFailure(Exception):
         self.result = result
 
 
+def retry_policy():
+    """The one retry policy of every request a module sends: a restarting or overloaded API server
+    costs at most RETRY_TOTAL retries, about 15 s of backoff (0, 0.5, 1, 2, 4, 8 s), then the
+    last answer (an ApiException) or the connection error ends the task."""
+    return urllib3.Retry(total=RETRY_TOTAL, backoff_factor=RETRY_BACKOFF_SECONDS,
+                         status_forcelist=RETRY_STATUSES, raise_on_status=False)
+
+
 def api_error_message(error):
-    """The API server's own explanation of a failed request, in one line."""
+    """The API server's own explanation of a failed request, in one line; a refusal by RBAC starts
+    with what was refused ("forbidden: patch services in shop: ...") so the missing rule is plain."""
     try:
         body = json.loads(error.body)
-        return "%s (HTTP %s %s)" % (body.get("message") or error.reason, error.status,
-                                    body.get("reason") or error.reason)
+        message = body.get("message") or error.reason
+        reason = body.get("reason") or error.reason
     except (TypeError, ValueError, AttributeError):
         return "HTTP %s %s" % (error.status, error.reason)
+    refused = _FORBIDDEN.search(message) if error.status == 403 else None
+    if refused:
+        resource = refused.group("resource")
+        if refused.group("group"):
+            resource = "%s.%s" % (resource, refused.group("group"))
+        message = "forbidden: %s %s in %s: %s" % (refused.group("verb"), resource,
+                                                  refused.group("namespace") or "the cluster scope", message)
+    return "%s (HTTP %s %s)" % (message, error.status, reason)
 
 
 def without_scalar_suboptions(spec, params):
@@ -151,9 +174,7 @@ class KubeModule(object):
         """One kubernetes ApiClient per task, configured the way kubernetes.core configures its own."""
         if self._client is None:
             configuration = _create_configuration(_create_auth_spec(self.ansible))
-            configuration.retries = urllib3.Retry(
-                total=RETRY_TOTAL, backoff_factor=RETRY_BACKOFF_SECONDS,
-                status_forcelist=RETRY_STATUSES, raise_on_status=False)
+            configuration.retries = retry_policy()
             self._client = kubernetes.client.ApiClient(configuration)
             for header, value in _create_headers(self.ansible).items():
                 for item in (value if isinstance(value, list) else [value]):

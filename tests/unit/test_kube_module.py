@@ -1,0 +1,158 @@
+"""The module base's retry policy and its API error messages."""
+
+import json
+import socket
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from unittest import mock
+
+import pytest
+import urllib3
+from kubernetes import client
+from kubernetes.client.rest import ApiException
+
+from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils import kube_module
+from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.kube_module import (
+    api_error_message,
+    retry_policy,
+)
+
+
+def backoffs_until_given_up(policy, method, **failure):
+    """The sleeps a request meets before the policy gives up, failing the same way each time."""
+    sleeps = []
+    while True:
+        try:
+            policy = policy.increment(method=method, url="/api", **failure)
+        except urllib3.exceptions.MaxRetryError:
+            return sleeps
+        sleeps.append(policy.get_backoff_time())
+
+
+def test_a_refused_connection_is_retried_for_every_method_within_a_bound():
+    refused = urllib3.exceptions.NewConnectionError(None, "Connection refused")
+    for method in ("GET", "PUT", "POST", "PATCH", "DELETE"):
+        sleeps = backoffs_until_given_up(retry_policy(), method, error=refused)
+        assert len(sleeps) == kube_module.RETRY_TOTAL
+        assert sleeps == [0, 0.5, 1, 2, 4, 8] and sum(sleeps) <= 16
+
+
+@pytest.mark.parametrize("status", [429, 500, 502, 503, 504])
+def test_transient_answers_are_retried_for_idempotent_requests_only(status):
+    policy = retry_policy()
+    for method in ("GET", "PUT", "DELETE"):
+        assert policy.is_retry(method, status)
+    for method in ("POST", "PATCH"):  # a create or patch may have been applied before the error
+        assert not policy.is_retry(method, status)
+
+
+@pytest.mark.parametrize("status", [400, 401, 403, 404, 409, 410, 422])
+def test_answers_that_would_not_change_are_not_retried(status):
+    assert not retry_policy().is_retry("GET", status)
+
+
+def test_a_reset_read_is_retried_for_a_get_but_not_for_a_post():
+    reset = urllib3.exceptions.ProtocolError("Connection aborted.", ConnectionResetError(104, "reset"))
+    assert len(backoffs_until_given_up(retry_policy(), "GET", error=reset)) == kube_module.RETRY_TOTAL
+    with pytest.raises(urllib3.exceptions.ProtocolError):
+        retry_policy().increment(method="POST", url="/api", error=reset)
+
+
+class FlakyApiServer:
+    """Answers 503 (then 500, as an etcd leader change) before a namespace, counting requests."""
+
+    def __init__(self, failures):
+        self.failures = list(failures)
+        self.requests = 0
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                server.requests += 1
+                status = server.failures.pop(0) if server.failures else 200
+                body = json.dumps({"kind": "Namespace", "apiVersion": "v1", "metadata": {"name": "shop"}}
+                                  if status == 200 else
+                                  {"kind": "Status", "message": "etcdserver: leader changed", "code": status})
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body.encode())
+
+        self.http = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.http.serve_forever, daemon=True).start()
+        self.url = "http://127.0.0.1:%d" % self.http.server_address[1]
+
+    def close(self):
+        self.http.shutdown()
+        self.http.server_close()
+
+
+def api(url):
+    configuration = client.Configuration()
+    configuration.host = url
+    configuration.retries = retry_policy()
+    return client.CoreV1Api(client.ApiClient(configuration))
+
+
+def test_the_api_client_rides_out_a_restarting_server(monkeypatch):
+    monkeypatch.setattr("time.sleep", lambda seconds: None)
+    server = FlakyApiServer([503, 503, 500])
+    try:
+        assert api(server.url).read_namespace("shop").metadata.name == "shop"
+        assert server.requests == 4
+    finally:
+        server.close()
+
+
+def test_the_api_client_gives_up_after_the_bound_with_the_last_answer(monkeypatch):
+    monkeypatch.setattr("time.sleep", lambda seconds: None)
+    server = FlakyApiServer([500] * 20)
+    try:
+        with pytest.raises(ApiException) as raised:
+            api(server.url).read_namespace("shop")
+        assert raised.value.status == 500 and server.requests == kube_module.RETRY_TOTAL + 1
+        assert api_error_message(raised.value) == "etcdserver: leader changed (HTTP 500 Internal Server Error)"
+    finally:
+        server.close()
+
+
+def test_a_server_that_never_answers_ends_in_a_connection_error(monkeypatch):
+    sleeps = []
+    monkeypatch.setattr("time.sleep", sleeps.append)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # closed again below: nothing listens there
+    with pytest.raises(urllib3.exceptions.MaxRetryError):
+        api("http://127.0.0.1:%d" % port).read_namespace("shop")
+    assert sum(sleeps) == 15.5
+
+
+def forbidden(message, status=403):
+    return ApiException(http_resp=mock.Mock(status=status, reason="Forbidden", data=json.dumps(
+        {"kind": "Status", "message": message, "reason": "Forbidden", "code": status}).encode(),
+        getheaders=dict))
+
+
+def test_an_rbac_refusal_names_verb_resource_and_namespace():
+    message = api_error_message(forbidden(
+        'services "web" is forbidden: User "system:serviceaccount:shop:deployer" cannot patch resource '
+        '"services" in API group "" in the namespace "shop"'))
+    assert message.startswith("forbidden: patch services in shop: services \"web\" is forbidden")
+    assert message.endswith("(HTTP 403 Forbidden)")
+    message = api_error_message(forbidden(
+        'leases.coordination.k8s.io "web-release-lock" is forbidden: User "x" cannot update resource '
+        '"leases" in API group "coordination.k8s.io" in the namespace "shop"'))
+    assert message.startswith("forbidden: update leases.coordination.k8s.io in shop: ")
+    message = api_error_message(forbidden(
+        'namespaces is forbidden: User "x" cannot list resource "namespaces" in API group "" at the cluster scope'))
+    assert message.startswith("forbidden: list namespaces in the cluster scope: ")
+
+
+def test_other_refusals_keep_the_server_message():
+    assert api_error_message(forbidden("admission webhook denied the request", status=403)) == \
+        "admission webhook denied the request (HTTP 403 Forbidden)"
+    assert api_error_message(ApiException(status=502, reason="Bad Gateway")) == "HTTP 502 Bad Gateway"
