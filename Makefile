@@ -42,6 +42,14 @@ sanity: bootstrap
 
 lint: bootstrap
 	ansible-lint --profile production
+	@# Module, plugin and role docs as docs.ansible.com renders them (antsibull-docs lays the collection
+	@# out under ansible_collections/ in a temp directory itself).
+	antsibull-docs lint-collection-docs --plugin-docs .
+	antsibull-changelog lint
+	@# A release's changelog must build: release and generate in a throwaway copy, leaving the checkout alone.
+	copy=$$(mktemp -d); trap 'rm -rf "$$copy"' EXIT; \
+	  git ls-files -co --exclude-standard -z | rsync -a --from0 --files-from=- ./ "$$copy/"; \
+	  cd "$$copy" && antsibull-changelog release --version "$$(sed -n 's/^version: //p' galaxy.yml)" && antsibull-changelog generate
 
 unit: bootstrap
 	pytest tests/unit
