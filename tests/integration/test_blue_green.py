@@ -5,10 +5,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
 from conftest import REPO, ansible_env, prometheus_query, run_playbook, wait_for
+from objects import rolled_out
 
 APP = "modelcard-generator"
 # Gates measure once after 6 s (two scrapes fill the 10 s window) and nothing waits after promotion.
@@ -151,3 +153,87 @@ def test_rollback_returns_to_the_previous_release_at_once_and_status_reports_it(
 
     status = play(cluster, "status.yml", namespace)
     assert "phase: rolled_back" in status.stdout and "earlier: 1.1.0 promoted, 1.0.0 promoted" in status.stdout
+
+
+# Releases without gates: what these tests check does not depend on measurements.
+NO_GATES = {"pd_gate_templates": [], "pd_smoke_test": {}, "pd_pod_annotations_by_version": {}}
+
+
+def migration_job(name, annotations=None, deadline_seconds=None):
+    """A database migration Job as a user would give it; kwok completes its pod once it is Ready."""
+    spec = {"backoffLimit": 0, "template": {
+        "metadata": {"annotations": annotations or {}},
+        "spec": {
+            "restartPolicy": "Never",
+            "securityContext": {"runAsNonRoot": True, "runAsUser": 1001, "seccompProfile": {"type": "RuntimeDefault"}},
+            "containers": [{"name": "migrate", "image": "ghcr.io/terragonlabs/modelcard-generator-migrations:1.1.0",
+                            "securityContext": {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True,
+                                                "capabilities": {"drop": ["ALL"]}}}]}}}
+    if deadline_seconds:
+        spec["activeDeadlineSeconds"] = deadline_seconds
+    return {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": name}, "spec": spec}
+
+
+@pytest.mark.timeout(1200)  # three releases
+def test_a_database_migration_runs_to_completion_before_the_new_color_and_a_failed_one_stops_the_release(
+        api_client, cluster, namespace):
+    release(cluster, namespace, "1.0.0", **NO_GATES)
+    apps, core, batch = client.AppsV1Api(api_client), client.CoreV1Api(api_client), client.BatchV1Api(api_client)
+
+    # A migration that never finishes (its pod never becomes Ready): the Job controller fails it
+    # at its deadline, and the release stops there.
+    failing = migration_job("migrate-broken", {"simulator.terragonlabs.io/ready": "false"}, deadline_seconds=3)
+    failed = release(cluster, namespace, "1.1.0", check=False, pd_migration_job=failing, **NO_GATES)
+    assert failed.returncode != 0
+    assert "the database migration Job migrate-broken failed: DeadlineExceeded" in " ".join(failed.stdout.split()), \
+        failed.stdout
+    assert serving(api_client, namespace) == ("blue", "1.0.0", 3)
+    assert core.read_namespaced_service(APP, namespace).spec.selector["terragonlabs.io/color"] == "blue"
+    assert [d.metadata.name for d in apps.list_namespaced_deployment(namespace).items] == [f"{APP}-blue"]
+    current = record(api_client, namespace)[0]
+    assert (current["version"], current["phase"]) == ("1.1.0", "aborted")
+    assert "migrate-broken" in current["details"]["reason"]
+    assert client.CoordinationV1Api(api_client).list_namespaced_lease(namespace).items == []
+
+    release(cluster, namespace, "1.1.0", pd_migration_job=migration_job("migrate-1-1-0"), **NO_GATES)
+    assert serving(api_client, namespace) == ("green", "1.1.0", 3)
+    job = batch.read_namespaced_job("migrate-1-1-0", namespace)
+    green = apps.read_namespaced_deployment(f"{APP}-green", namespace)
+    assert job.status.succeeded == 1
+    assert job.status.completion_time <= green.metadata.creation_timestamp
+    assert record(api_client, namespace)[0]["phase"] == "promoted"
+
+
+@pytest.mark.timeout(1200)  # three releases
+def test_rollback_to_a_named_blue_green_release_switches_to_it_without_gates(api_client, cluster, namespace):
+    for version in ("1.0.0", "1.1.0", "1.2.0"):
+        release(cluster, namespace, version, **NO_GATES)
+    assert serving(api_client, namespace) == ("blue", "1.2.0", 3)
+
+    # The inventory's gates stay on: the rollback must skip them by itself.
+    play(cluster, "rollback.yml", namespace, rollback_to="1.0.0", pd_pod_annotations_by_version={})
+    assert serving(api_client, namespace) == ("green", "1.0.0", 3)
+    assert replicas(api_client, namespace, "blue") == 0
+    current, history = record(api_client, namespace)
+    assert (current["version"], current["phase"], current["details"]["rolled_back_to"]) == ("1.0.0", "rolled_back", "1.0.0")
+    assert current["gate"] is None
+    assert [h["version"] for h in history][:3] == ["1.2.0", "1.1.0", "1.0.0"]
+
+
+@pytest.mark.timeout(1200)  # three releases
+def test_rollback_to_a_named_rolling_revision_undoes_the_deployment_to_it(api_client, cluster, namespace):
+    apps = client.AppsV1Api(api_client)
+    for version in ("1.0.0", "1.1.0", "1.2.0"):
+        variables = dict(NO_GATES, pd_namespace=namespace, release_version=version)
+        run_playbook(cluster, "rolling.yml", "-i", "inventories/local", "-e", json.dumps(variables))
+    assert apps.read_namespaced_deployment(APP, namespace).metadata.annotations[
+        "deployment.kubernetes.io/revision"] == "3"
+
+    play(cluster, "rollback.yml", namespace, rollback_to="1")
+    deployment = wait_for(lambda: rolled_out(apps, namespace, APP, 3), 120, "the undone rollout")
+    assert deployment.spec.template.spec.containers[0].image.endswith(":1.0.0")
+    assert deployment.spec.template.metadata.labels["app.kubernetes.io/version"] == "1.0.0"
+    service = client.CoreV1Api(api_client).read_namespaced_service(APP, namespace)
+    assert service.spec.selector == {"app.kubernetes.io/name": APP}
+    current = record(api_client, namespace)[0]
+    assert (current["strategy"], current["phase"], current["details"]["rolled_back_to"]) == ("rolling", "rolled_back", "1")
