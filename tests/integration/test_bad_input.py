@@ -196,8 +196,8 @@ def semantic_mutations(module, base):
     if module == "traffic_switch":
         out_of_range = st.one_of(st.integers(101, 10 ** 6), NEGATIVE)
         nothing_asked = dict((k, v) for k, v in base.items() if k != "weight")
-        names += [st.just((nothing_asked, "weight")), st.just((dict(nothing_asked, remove_managed_routes=False),
-                                                                "remove_managed_routes=true")),
+        still_nothing = dict(nothing_asked, remove_managed_routes=False)
+        names += [st.just((nothing_asked, "weight")), st.just((still_nothing, "remove_managed_routes=true")),
                   with_("weight", out_of_range), with_("mirror", out_of_range),
                   with_("header_route", st.just({}), "header_route"),
                   with_("header_route", st.from_regex(r"\A[a-z]{1,10}\Z").map(lambda c: {"cookie": c}),
