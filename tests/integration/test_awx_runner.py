@@ -70,13 +70,12 @@ def test_a_release_runs_as_an_awx_job_and_publishes_its_result(tmp_path, cluster
     release = published(runner)["pd_releases"][APP]
     assert release["release_id"].startswith(f"{APP}-1.0.0")
     assert (release["strategy"], release["version"], release["phase"]) == ("blue_green", "1.0.0", "promoted")
-    assert release["traffic"] == {"service": APP, "selector": {"app.kubernetes.io/name": APP,
-                                                                "terragonlabs.io/color": "blue"},
-                                  "versions": ["1.0.0"]}
+    selector = {"app.kubernetes.io/name": APP, "terragonlabs.io/color": "blue"}
+    assert release["traffic"] == {"service": APP, "selector": selector, "versions": ["1.0.0"]}
     # The same events AWX stores, one JSON file each in the artifacts directory.
     stored = [json.loads(path.read_text()) for path in (artifacts / "job_events").glob("*.json")]
-    assert [e for e in stored if e["event"] == "playbook_on_stats"][0]["event_data"]["artifact_data"] \
-        == published(runner)
+    stats = [event for event in stored if event["event"] == "playbook_on_stats"]
+    assert stats[0]["event_data"]["artifact_data"] == published(runner)
 
     runner, artifacts = run_job(tmp_path, cluster, namespace, "status.yml")
     assert_successful(runner, artifacts)
