@@ -55,8 +55,8 @@ def phase(api_client, namespace):
     return json.loads(data["release.json"])["phase"]
 
 
-@pytest.mark.timeout(1800)  # five releases' worth of playbook runs, on a shared machine
-def test_the_deployer_alone_releases_promotes_rolls_back_and_reports_and_needs_every_rule(
+@pytest.mark.timeout(3600)  # five playbook runs: 10 minutes on a quiet machine, 30 on a loaded one
+def test_the_deployer_alone_releases_promotes_rolls_back_and_reports(
         api_client, cluster, namespace, tmp_path):
     kubeconfig = provision(cluster, namespace, tmp_path, api_client)
     assert "client-certificate" not in open(kubeconfig).read()
@@ -73,15 +73,18 @@ def test_the_deployer_alone_releases_promotes_rolls_back_and_reports_and_needs_e
     status = as_deployer(cluster, kubeconfig, namespace, "status.yml")
     assert "phase: rolled_back" in status.stdout
 
-    # Without one rule of the Role (creating the release lock) the next release stops at once,
-    # saying what was refused, and traffic stays where it was.
+
+def test_without_one_rule_a_release_stops_at_once_naming_the_refused_verb_and_resource(
+        api_client, cluster, namespace, tmp_path):
+    kubeconfig = provision(cluster, namespace, tmp_path, api_client)
+    # Take away one rule the release needs first (creating its lock): the run must say what was refused.
     rbac = client.RbacAuthorizationV1Api(api_client)
     role = rbac.read_namespaced_role(DEPLOYER, namespace)
     for rule in role.rules:
         if rule.resources == ["leases"]:
             rule.verbs.remove("create")
     rbac.replace_namespaced_role(DEPLOYER, namespace, role)
-    refused = as_deployer(cluster, kubeconfig, namespace, "blue_green.yml", check=False, release_version="1.1.0")
+    refused = as_deployer(cluster, kubeconfig, namespace, "blue_green.yml", check=False, release_version="1.0.0")
     assert refused.returncode != 0
     assert f"forbidden: create leases.coordination.k8s.io in {namespace}" in refused.stdout, refused.stdout
-    assert serving(api_client, namespace) == ("blue", "1.0.0")
+    assert not client.AppsV1Api(api_client).list_namespaced_deployment(namespace).items  # nothing deployed
