@@ -1,0 +1,174 @@
+"""Canary releases driven by the playbooks, through the real routers' objects, the real
+Prometheus and the traffic simulator that follows them."""
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from kubernetes import client
+
+from conftest import REPO, ansible_env, run_module, run_playbook, wait_for
+
+APP = "modelcard-generator"
+# Analyses measure once after 6 s (two scrapes fill the 10 s window); background every 2 s.
+# Each test runs several playbooks end to end; on a loaded machine that outlasts the default timeout.
+pytestmark = pytest.mark.timeout(1800)
+FAST = {"pd_gate_count": 1, "pd_gate_initial_delay": 6, "pd_gate_interval": 2, "pd_canary_lock_ttl": 30,
+        "pd_canary_background_analysis": {}}
+BAD = {"simulator.terragonlabs.io/error-rate": "0.5"}
+ANALYSIS = {"analysis": {"templates": ["app_success_rate"]}}
+TESTERS = {"set_header_route": {"name": "testers", "match": [
+    {"header_name": "x-canary", "header_value": {"exact": "yes"}},
+    {"header_name": "Cookie", "header_value": {"exact": "canary=always"}}]}}
+
+
+def variables(namespace, router, **extra):
+    return dict(FAST, pd_namespace=namespace, pd_canary_router=router, **extra)
+
+
+def play(cluster, playbook, namespace, router, check=True, **extra):
+    return run_playbook(cluster, playbook, "-i", "inventories/local",
+                        "-e", json.dumps(variables(namespace, router, **extra)), check=check)
+
+
+def release(cluster, namespace, router, version, steps, check=True, **extra):
+    return play(cluster, "canary.yml", namespace, router, check=check, release_version=version,
+                pd_canary_steps=steps, **extra)
+
+
+def traffic(cluster, namespace, router):
+    """traffic_info's view: weights, header route and mirror of the canary's route."""
+    args = {"router": router, "namespace": namespace}
+    if router == "replicas":
+        args.update(stable=f"{APP}-stable", canary=f"{APP}-canary", replicas={"total": 3})
+    else:
+        args.update(stable=APP, canary=f"{APP}-canary", route=APP)
+    result = run_module(cluster, "traffic_info", args)
+    assert not result.get("failed"), result
+    return result
+
+
+def canary_weight(cluster, namespace, router):
+    return traffic(cluster, namespace, router)["weights"].get(f"{APP}-canary", 0)
+
+
+def deployment(api_client, namespace, track):
+    d = client.AppsV1Api(api_client).read_namespaced_deployment(f"{APP}-{track}", namespace)
+    return d.metadata.labels["app.kubernetes.io/version"], d.spec.replicas, d.status.ready_replicas or 0
+
+
+def record(api_client, namespace):
+    data = client.CoreV1Api(api_client).read_namespaced_config_map(f"{APP}-release", namespace).data
+    return json.loads(data["release.json"])
+
+
+def assert_back_on_stable(api_client, cluster, namespace, router, stable_version):
+    assert canary_weight(cluster, namespace, router) == 0
+    assert deployment(api_client, namespace, "stable") == (stable_version, 3, 3)
+    assert deployment(api_client, namespace, "canary")[1] == 0
+    current = record(api_client, namespace)
+    assert (current["phase"], current["details"]["traffic"]) == ("aborted", "stable")
+    return current
+
+
+@pytest.mark.parametrize("router", ["gateway_api", "istio", "replicas"])
+def test_a_healthy_canary_pauses_and_a_second_run_promotes_it(api_client, cluster, namespace, router):
+    release(cluster, namespace, router, "1.0.0", [])
+    assert deployment(api_client, namespace, "stable") == ("1.0.0", 3, 3)
+    assert record(api_client, namespace)["phase"] == "promoted"
+
+    headers = router != "replicas"
+    steps = ([{"set_canary_scale": {"replicas": 1}}, TESTERS] if headers else []) + [
+        {"set_weight": 50}, {"pause": {}}, {"set_weight": 100}]
+    release(cluster, namespace, router, "1.1.0", steps)
+    current = record(api_client, namespace)
+    assert (current["strategy"], current["version"], current["phase"]) == ("canary", "1.1.0", "paused")
+    assert current["details"]["step_index"] == str(len(steps) - 3)
+    seen = traffic(cluster, namespace, router)
+    assert seen["weights"] == {APP if headers else f"{APP}-stable": 50, f"{APP}-canary": 50}
+    # The explicit scale holds with a router; with none the canary has ceil(3 x 50%) replicas.
+    assert deployment(api_client, namespace, "canary") == (("1.1.0", 1, 1) if headers else ("1.1.0", 2, 2))
+    assert deployment(api_client, namespace, "stable")[0] == "1.0.0"
+    if headers:
+        assert seen["header_route"] == {"headers": {"x-canary": "yes"}, "cookie": "canary=always"}
+
+    play(cluster, "promote.yml", namespace, router, pd_canary_steps=steps)
+    current = record(api_client, namespace)
+    assert (current["version"], current["phase"], current["details"]["weight"]) == ("1.1.0", "promoted", "0")
+    seen = traffic(cluster, namespace, router)
+    assert seen["weights"][f"{APP}-canary"] == 0 and seen["header_route"] is None
+    assert deployment(api_client, namespace, "stable") == ("1.1.0", 3, 3)
+    assert deployment(api_client, namespace, "canary")[1] == 0
+
+    again = release(cluster, namespace, router, "1.1.0", steps)
+    assert "already serves all traffic" in again.stdout and "changed=0" in again.stdout
+    status = play(cluster, "status.yml", namespace, router)
+    assert "strategy: canary, version: 1.1.0" in status.stdout and "phase: promoted" in status.stdout
+
+
+def test_a_bad_canary_is_aborted_by_its_analysis_step(api_client, cluster, namespace):
+    release(cluster, namespace, "gateway_api", "1.0.0", [])
+    failed = release(cluster, namespace, "gateway_api", "1.1.0", [{"set_weight": 50}, ANALYSIS, {"set_weight": 100}],
+                     check=False, pd_pod_annotations_by_version={"1.1.0": BAD})
+    assert failed.returncode != 0
+    assert "the step 1 analysis ended Failed" in failed.stdout
+    current = assert_back_on_stable(api_client, cluster, namespace, "gateway_api", "1.0.0")
+    assert current["gate"]["verdict"] == "Failed" and current["details"]["step_index"] == "1"
+
+
+def test_background_analysis_aborts_a_bad_canary_during_a_long_pause(api_client, cluster, namespace):
+    release(cluster, namespace, "istio", "1.0.0", [])
+    pause = 600
+    started = time.monotonic()
+    failed = release(cluster, namespace, "istio", "1.1.0", [{"set_weight": 50}, {"pause": {"duration": pause}}],
+                     check=False, pd_pod_annotations_by_version={"1.1.0": BAD},
+                     pd_canary_background_analysis={"templates": ["app_success_rate"], "start_at_step": 1})
+    elapsed = time.monotonic() - started
+    assert failed.returncode != 0
+    assert "the background analysis ended" in failed.stdout
+    assert elapsed < pause / 2, elapsed
+    current = assert_back_on_stable(api_client, cluster, namespace, "istio", "1.0.0")
+    assert current["details"]["step_index"] == "1"
+
+
+def test_a_paused_release_is_aborted_by_a_second_run(api_client, cluster, namespace):
+    release(cluster, namespace, "gateway_api", "1.0.0", [])
+    steps = [{"set_canary_scale": {"replicas": 1}}, TESTERS, {"set_weight": 25}, {"pause": {}}, {"set_weight": 100}]
+    release(cluster, namespace, "gateway_api", "1.1.0", steps)
+    assert traffic(cluster, namespace, "gateway_api")["header_route"] is not None
+    play(cluster, "abort.yml", namespace, "gateway_api", pd_canary_steps=steps)
+    current = assert_back_on_stable(api_client, cluster, namespace, "gateway_api", "1.0.0")
+    assert current["details"]["reason"].startswith("aborted by")
+    assert traffic(cluster, namespace, "gateway_api")["header_route"] is None
+
+
+def test_a_killed_release_is_resumed_by_running_it_again(api_client, cluster, namespace):
+    release(cluster, namespace, "replicas", "1.0.0", [])
+    steps = [{"set_weight": 33}, {"pause": {"duration": 120}}, {"set_weight": 100}]
+    extra = variables(namespace, "replicas", release_version="1.1.0", pd_canary_steps=steps)
+    first = subprocess.Popen(
+        [str(Path(sys.executable).parent / "ansible-playbook"), "-i", "inventories/local",
+         "playbooks/canary.yml", "-e", json.dumps(extra)],
+        cwd=REPO, env=ansible_env(cluster), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        def pausing():
+            try:
+                return record(api_client, namespace)["details"].get("step_index") == "1"
+            except (client.ApiException, KeyError):
+                return False
+        wait_for(pausing, 600, "the release to reach its pause")
+    finally:
+        first.kill()  # SIGKILL: no rescue, no lock given back
+        first.wait()
+    assert client.CoordinationV1Api(api_client).list_namespaced_lease(namespace).items  # left behind
+    assert deployment(api_client, namespace, "canary")[1] == 1  # ceil(3 x 33%)
+
+    steps[1] = {"pause": {"duration": 1}}  # the resumed run need not wait the whole pause again
+    release(cluster, namespace, "replicas", "1.1.0", steps)
+    current = record(api_client, namespace)
+    assert (current["version"], current["phase"]) == ("1.1.0", "promoted")
+    assert deployment(api_client, namespace, "stable") == ("1.1.0", 3, 3)
+    assert deployment(api_client, namespace, "canary")[1] == 0
