@@ -22,7 +22,10 @@ def test_molecule_scenario(cluster, scenario):
     env = dict(os.environ, PATH=os.pathsep.join([bin_dir, os.environ.get("PATH", "")]),
                PD_CLUSTER_DIR=str(Path(cluster["kubeconfig"]).parent), ANSIBLE_FORCE_COLOR="0",
                NO_COLOR="1", PY_COLORS="0")
-    result = subprocess.run([str(Path(bin_dir) / "molecule"), "test", "-s", scenario], cwd=REPO, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=1200,
-                            check=False)
+    command = [str(Path(bin_dir) / "molecule"), "test", "-s", scenario]
+    try:
+        result = subprocess.run(command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                text=True, timeout=1700, check=False)
+    except subprocess.TimeoutExpired as error:
+        pytest.fail(f"molecule test -s {scenario} did not finish in {error.timeout}s:\n{error.output}")
     assert result.returncode == 0, f"molecule test -s {scenario} failed ({result.returncode}):\n{result.stdout}"
