@@ -144,7 +144,7 @@ def test_workflow_nodes_are_valid_and_linked(results):
             assert validator.validate(node).error_messages == [], node
             template = node["unified_job_template"]
             assert template["type"] == "workflow_approval" or template["name"] in templates, template
-        assert {target for _, _, target in edges(workflow)} <= identifiers
+        assert {edge[2] for edge in edges(workflow)} <= identifiers
 
     release = workflows["progressive-delivery release with approval"]
     assert edges(release) == {("release", "success_nodes", "approve"), ("release", "failure_nodes", "abort"),
