@@ -284,8 +284,8 @@ def test_a_blue_green_release_reports_its_events_to_the_webhook(api_client, clus
 
 @pytest.mark.timeout(1500)  # two rolling updates on a shared machine
 def test_a_rolling_update_reports_its_events_and_its_rollback(api_client, cluster, namespace, receiver):
-    target = [{"type": "webhook", "url": receiver.url + WEBHOOK_PATH, "events": ["started", "promoted", "gate_failed",
-                                                                              "rolled_back"]}]
+    events = ["started", "promoted", "gate_failed", "rolled_back"]
+    target = [{"type": "webhook", "url": receiver.url + WEBHOOK_PATH, "events": events}]
     roll(cluster, namespace, "1.0.0", pd_notify_targets=target)
     bad = roll(cluster, namespace, "1.2.0", check=False, pd_notify_targets=target)  # 30% errors
     assert bad.returncode != 0
