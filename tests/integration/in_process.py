@@ -48,5 +48,5 @@ def argument_spec(module):
             _module(module).main()
         except _SpecSeen as seen:
             spec = seen.spec
-    kwargs = spec.pop("__module_kwargs__")
-    return spec, kwargs
+            return spec, spec.pop("__module_kwargs__")
+    raise AssertionError("%s's main() built no KubeModule" % module)

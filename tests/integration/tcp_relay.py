@@ -50,7 +50,7 @@ class TcpRelay:
     def _accept(self, listener):
         while True:
             try:
-                client, _ = listener.accept()
+                client = listener.accept()[0]
             except OSError:
                 return  # closed by down()
             try:
