@@ -79,7 +79,7 @@ def test_the_playbook_passes_syntax_check():
 def test_every_task_passes_its_module_argument_validation(results):
     assert {module: len(calls) for module, calls in results.items()} == {
         "awx.awx.execution_environment": 1, "awx.awx.project": 1, "awx.awx.credential_type": 3,
-        "awx.awx.inventory": 3, "awx.awx.inventory_source": 3, "awx.awx.job_template": 7,
+        "awx.awx.inventory": 3, "awx.awx.inventory_source": 3, "awx.awx.job_template": 8,
         "awx.awx.workflow_job_template": 2}
 
 
@@ -114,6 +114,7 @@ def test_each_playbook_has_a_job_template_with_its_survey(results):
     assert questions["progressive-delivery blue_green"]["release_version"]["required"] is True
     assert questions["progressive-delivery blue_green"]["auto_promote"]["choices"] == ["true", "false"]
     assert list(questions["progressive-delivery rolling"]) == ["release_version"]
+    assert list(questions["progressive-delivery canary"]) == ["release_version"]
     assert questions["progressive-delivery rollback"]["rollback_to"]["required"] is False
     assert questions["progressive-delivery status"] == {}
 
