@@ -5,10 +5,10 @@
 error reporting in one place (in the manner of amazon.aws' AnsibleAWSModule).
 
 Connection options are exactly kubernetes.core's (kubeconfig, context, host, api_key,
-validate_certs, ..., and their K8S_AUTH_* environment variables), resolved by kubernetes.core's
-own code, so a playbook's module_defaults work for both collections. Unlike kubernetes.core's
-dynamic client, the typed client used here needs no API discovery, which keeps a task's cost near
-that of a bare module call.
+validate_certs, ..., and their K8S_AUTH_* environment variables), resolved with kubernetes.core's
+precedence by kube_config, so a playbook's module_defaults work for both collections. The client
+is kube_client's small REST client: no API discovery and no kubernetes library to import, which
+keeps a task's cost near that of a bare module call.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -24,42 +24,30 @@ import traceback
 from ansible.module_utils.basic import AnsibleModule, _load_params, missing_required_lib
 from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.naming import name_errors
 
+from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.kube_client import (
+    URLLIB3_IMPORT_ERROR,
+    ApiError,
+    KubeClient,
+)
+from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.kube_config import (
+    YAML_IMPORT_ERROR,
+    KubeConfigError,
+    resolve_connection,
+)
+
 try:
-    import kubernetes
     import urllib3
-    from kubernetes.client.rest import ApiException
-    from kubernetes.config.config_exception import ConfigException
 except ImportError:
-    KUBERNETES_IMPORT_ERROR = traceback.format_exc()
-
-    class ApiException(Exception):
-        """Stands in so except clauses stay valid; the module fails before any call."""
-
-    class ConfigException(Exception):
-        """Stands in so except clauses stay valid; the module fails before any call."""
-else:
-    KUBERNETES_IMPORT_ERROR = None
+    pass  # KubeModule reports the missing library
 
 try:
     from ansible_collections.kubernetes.core.plugins.module_utils.args_common import AUTH_ARG_SPEC
-    from ansible_collections.kubernetes.core.plugins.module_utils.k8s.client import (
-        _create_auth_spec,
-        _create_configuration,
-        _create_headers,
-    )
 except ImportError:
     KUBERNETES_CORE_IMPORT_ERROR = traceback.format_exc()
     AUTH_ARG_SPEC = {}
 else:
     KUBERNETES_CORE_IMPORT_ERROR = None
 
-# Idempotent requests (GET, PUT, DELETE) that meet a restarting or overloaded API server are
-# retried with exponential backoff, within a bound; writes guarded by resourceVersion stay safe.
-# 500 covers etcd leader changes ("etcdserver: leader changed"), 429 and 503 the server's own
-# Retry-After. Any request whose connection was refused is retried: it never reached the server.
-RETRY_STATUSES = (429, 500, 502, 503, 504)
-RETRY_TOTAL = 6
-RETRY_BACKOFF_SECONDS = 0.25
 # How the API server words an RBAC refusal (k8s.io/apiserver's forbidden message).
 _FORBIDDEN = re.compile(r'cannot (?P<verb>\S+) resource "(?P<resource>[^"]+)" in API group "(?P<group>[^"]*)"'
                         r'(?: in the namespace "(?P<namespace>[^"]+)")?')
@@ -74,14 +62,6 @@ class ModuleFailure(Exception):
         super(ModuleFailure, self).__init__(msg)
         self.msg = msg
         self.result = result
-
-
-def retry_policy():
-    """The one retry policy of every request a module sends: a restarting or overloaded API server
-    costs at most RETRY_TOTAL retries, about 15 s of backoff (0, 0.5, 1, 2, 4, 8 s), then the
-    last answer (an ApiException) or the connection error ends the task."""
-    return urllib3.Retry(total=RETRY_TOTAL, backoff_factor=RETRY_BACKOFF_SECONDS,
-                         status_forcelist=RETRY_STATUSES, raise_on_status=False)
 
 
 def api_error_message(error):
@@ -131,7 +111,7 @@ class KubeModule(object):
     """AnsibleModule plus the kubernetes.core connection options and a lazily built API client.
 
     Subclass-free use: ``module = KubeModule(argument_spec=...); module.run(main)`` where main
-    takes the module and returns the result dict. Failures raised as ModuleFailure, ApiException
+    takes the module and returns the result dict. Failures raised as ModuleFailure, ApiError
     or connection errors end the task with one clear message.
     """
 
@@ -140,9 +120,9 @@ class KubeModule(object):
         spec.update(argument_spec)
         kwargs.setdefault("supports_check_mode", True)
         self.ansible = AnsibleModule(argument_spec=without_scalar_suboptions(spec, _load_params()), **kwargs)
-        if KUBERNETES_IMPORT_ERROR:
-            self.ansible.fail_json(msg=missing_required_lib("kubernetes"),
-                                   exception=KUBERNETES_IMPORT_ERROR)
+        for library, error in (("urllib3", URLLIB3_IMPORT_ERROR), ("PyYAML", YAML_IMPORT_ERROR)):
+            if error:
+                self.ansible.fail_json(msg=missing_required_lib(library), exception=error)
         if KUBERNETES_CORE_IMPORT_ERROR:
             self.ansible.fail_json(msg="the kubernetes.core collection is required",
                                    exception=KUBERNETES_CORE_IMPORT_ERROR)
@@ -171,25 +151,10 @@ class KubeModule(object):
 
     @property
     def client(self):
-        """One kubernetes ApiClient per task, configured the way kubernetes.core configures its own."""
+        """One KubeClient per task, connected the way kubernetes.core would connect."""
         if self._client is None:
-            configuration = _create_configuration(_create_auth_spec(self.ansible))
-            configuration.retries = retry_policy()
-            self._client = kubernetes.client.ApiClient(configuration)
-            for header, value in _create_headers(self.ansible).items():
-                for item in (value if isinstance(value, list) else [value]):
-                    self._client.set_default_header(header, item)
+            self._client = KubeClient(resolve_connection(self.params))
         return self._client
-
-    def api(self, api_class):
-        """A typed API bound to this task's client, e.g. module.api(kubernetes.client.AppsV1Api)."""
-        return api_class(self.client)
-
-    @staticmethod
-    def read_json(call, *args, **kwargs):
-        """Calls a typed API method and returns the raw JSON as dicts, skipping model objects."""
-        response = call(*args, _preload_content=False, **kwargs)
-        return json.loads(response.data)
 
     def fail(self, msg, **result):
         raise ModuleFailure(msg, **result)
@@ -200,10 +165,10 @@ class KubeModule(object):
             result = main(self)
         except ModuleFailure as failure:
             self.ansible.fail_json(msg=failure.msg, **failure.result)
-        except ApiException as error:
+        except ApiError as error:
             self.ansible.fail_json(msg="the Kubernetes API refused a request: %s"
                                    % api_error_message(error), status=error.status)
-        except ConfigException as error:
+        except KubeConfigError as error:
             self.ansible.fail_json(msg="cannot load the Kubernetes connection settings: %s" % error)
         except (urllib3.exceptions.HTTPError, OSError) as error:
             self.ansible.fail_json(msg="cannot reach the Kubernetes API server: %s" % error)
@@ -227,7 +192,7 @@ def update_with_conflict_retry(read, compute, write, attempts=CONFLICT_ATTEMPTS)
             return live, None
         try:
             return live, write(desired)
-        except ApiException as error:
+        except ApiError as error:
             if error.status != 409 or attempt >= attempts:
                 raise
             time.sleep(0.05 * attempt)

@@ -13,18 +13,15 @@ __metaclass__ = type
 import datetime
 import socket
 
+from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.kube_client import ApiError
 from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.kube_module import (
     update_with_conflict_retry,
 )
 from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.naming import app_labels, check_app_name
 
-try:
-    from kubernetes.client import CoordinationV1Api
-    from kubernetes.client.rest import ApiException
-except ImportError:
-    pass  # KubeModule reports the missing library
 
 LEASE_SUFFIX = "-release-lock"
+LEASES = "coordination.k8s.io/v1"
 MICRO_TIME = "%Y-%m-%dT%H:%M:%S.%fZ"
 UTC = datetime.timezone.utc
 
@@ -137,15 +134,14 @@ def run_release_lock(module):
     if not params["holder"].strip():
         module.fail("holder must not be empty")
     identity = holder_identity(params["holder"], socket.gethostname(), params["job_id"])
-    coordination = module.api(CoordinationV1Api)
     name = lease_name(app)
     now = now_utc()
     state = {}
 
     def read():
         try:
-            return module.read_json(coordination.read_namespaced_lease, name, namespace)
-        except ApiException as error:
+            return module.client.get(LEASES, "leases", namespace, name)
+        except ApiError as error:
             if error.status == 404:
                 return None
             raise
@@ -163,17 +159,12 @@ def run_release_lock(module):
 
     def write(desired):
         if params["state"] == "absent":
-            # With a body, the API server reads the options from it alone, dryRun included.
-            options = {"preconditions": {"resourceVersion": desired["metadata"]["resourceVersion"]}}
-            if module.dry_run:
-                options["dryRun"] = [module.dry_run]
-            module.read_json(coordination.delete_namespaced_lease, name, namespace, body=options)
+            module.client.delete(LEASES, "leases", namespace, name, dry_run=module.dry_run,
+                                 resource_version=desired["metadata"]["resourceVersion"])
             return desired
         if desired["metadata"].get("resourceVersion"):
-            return module.read_json(coordination.replace_namespaced_lease, name, namespace, desired,
-                                    dry_run=module.dry_run)
-        return module.read_json(coordination.create_namespaced_lease, namespace, desired,
-                                dry_run=module.dry_run)
+            return module.client.replace(LEASES, "leases", namespace, name, desired, dry_run=module.dry_run)
+        return module.client.create(LEASES, "leases", namespace, desired, dry_run=module.dry_run)
 
     before, written = update_with_conflict_retry(read, compute, write)
     after = None if params["state"] == "absent" and written else (written or before)

@@ -13,16 +13,12 @@ import datetime
 import json
 import re
 
+from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.kube_client import ApiError
 from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.kube_module import (
     update_with_conflict_retry,
 )
 from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.naming import app_labels, check_app_name
 
-try:
-    from kubernetes.client import CoreV1Api
-    from kubernetes.client.rest import ApiException
-except ImportError:
-    pass  # KubeModule reports the missing library
 
 RECORD_SUFFIX = "-release"
 CURRENT_KEY = "release.json"
@@ -121,8 +117,8 @@ def encode(app, config_map, release, history):
 def read_record(module, app, namespace):
     """The record's ConfigMap as JSON, or None when the application has none."""
     try:
-        return module.read_json(module.api(CoreV1Api).read_namespaced_config_map, record_name(app), namespace)
-    except ApiException as error:
+        return module.client.get("v1", "configmaps", namespace, record_name(app))
+    except ApiError as error:
         if error.status == 404:
             return None
         raise
@@ -135,7 +131,6 @@ def run_release_record(module):
     check_no_secrets(module, params)
     if params["history_limit"] < 0:
         module.fail("history_limit must be 0 or more, got %d" % params["history_limit"])
-    core = module.api(CoreV1Api)
     name = record_name(app)
     now = datetime.datetime.now(datetime.timezone.utc)
     gate = {"verdict": params["gate_verdict"], "message": params["gate_message"]}
@@ -151,16 +146,12 @@ def run_release_record(module):
 
     def write(desired):
         if params["state"] == "absent":
-            # With a body, the API server reads the options from it alone, dryRun included.
-            options = {"preconditions": {"resourceVersion": desired["metadata"]["resourceVersion"]}}
-            if module.dry_run:
-                options["dryRun"] = [module.dry_run]
-            module.read_json(core.delete_namespaced_config_map, name, namespace, body=options)
+            module.client.delete("v1", "configmaps", namespace, name, dry_run=module.dry_run,
+                                 resource_version=desired["metadata"]["resourceVersion"])
             return {}
         if desired["metadata"].get("resourceVersion"):
-            return module.read_json(core.replace_namespaced_config_map, name, namespace, desired,
-                                    dry_run=module.dry_run)
-        return module.read_json(core.create_namespaced_config_map, namespace, desired, dry_run=module.dry_run)
+            return module.client.replace("v1", "configmaps", namespace, name, desired, dry_run=module.dry_run)
+        return module.client.create("v1", "configmaps", namespace, desired, dry_run=module.dry_run)
 
     before, written = update_with_conflict_retry(lambda: read_record(module, app, namespace), compute, write)
     after = before if written is None else written

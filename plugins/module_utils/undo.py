@@ -28,22 +28,14 @@ from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.
     wait_for_rollout,
 )
 
-try:
-    from kubernetes.client import AppsV1Api
-except ImportError:
-    pass  # KubeModule reports the missing library
-
 
 def read_history(module, workload):
-    apps = module.api(AppsV1Api)
     namespace = workload["metadata"]["namespace"]
     selector = label_selector((workload["spec"].get("selector") or {}).get("matchLabels") or {})
     if workload["kind"] == "Deployment":
-        replica_sets = module.read_json(apps.list_namespaced_replica_set, namespace,
-                                        label_selector=selector)["items"]
+        replica_sets = module.client.list("apps/v1", "replicasets", namespace, label_selector=selector)["items"]
         return deployment_history(workload, replica_sets)
-    revisions = module.read_json(apps.list_namespaced_controller_revision, namespace,
-                                 label_selector=selector)["items"]
+    revisions = module.client.list("apps/v1", "controllerrevisions", namespace, label_selector=selector)["items"]
     return controller_revision_history(workload, revisions)
 
 

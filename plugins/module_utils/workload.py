@@ -10,6 +10,7 @@ __metaclass__ = type
 
 import time
 
+from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.kube_client import ApiError
 from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.rollout import (
     PROGRESS,
     REVISION_ANNOTATION,
@@ -18,26 +19,14 @@ from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.
     summarize,
 )
 
-try:
-    from kubernetes.client import AppsV1Api, CoreV1Api
-    from kubernetes.client.rest import ApiException
-except ImportError:
-    pass  # KubeModule reports the missing library
-
-_READERS = {"Deployment": "read_namespaced_deployment",
-            "StatefulSet": "read_namespaced_stateful_set",
-            "DaemonSet": "read_namespaced_daemon_set"}
-_REPLACERS = {"Deployment": "replace_namespaced_deployment",
-              "StatefulSet": "replace_namespaced_stateful_set",
-              "DaemonSet": "replace_namespaced_daemon_set"}
+PLURALS = {"Deployment": "deployments", "StatefulSet": "statefulsets", "DaemonSet": "daemonsets"}
 
 
 def read_workload(module, kind, name, namespace, missing_result):
     """The workload as JSON with its kind set; a missing one fails the task with missing_result."""
-    apps = module.api(AppsV1Api)
     try:
-        workload = module.read_json(getattr(apps, _READERS[kind]), name, namespace)
-    except ApiException as error:
+        workload = module.client.get("apps/v1", PLURALS[kind], namespace, name)
+    except ApiError as error:
         if error.status == 404:
             module.fail("%s %s/%s does not exist" % (kind, namespace, name),
                         **dict(missing_result, kind=kind, name=name, namespace=namespace))
@@ -48,10 +37,9 @@ def read_workload(module, kind, name, namespace, missing_result):
 
 def replace_workload(module, workload):
     """PUTs the workload (guarded by its resourceVersion); a server-side dry run in check mode."""
-    apps = module.api(AppsV1Api)
     body = dict(workload, apiVersion="apps/v1")
-    written = module.read_json(getattr(apps, _REPLACERS[workload["kind"]]), workload["metadata"]["name"],
-                               workload["metadata"]["namespace"], body, dry_run=module.dry_run)
+    written = module.client.replace("apps/v1", PLURALS[workload["kind"]], workload["metadata"]["namespace"],
+                                    workload["metadata"]["name"], body, dry_run=module.dry_run)
     written["kind"] = workload["kind"]
     return written
 
@@ -62,19 +50,17 @@ def label_selector(labels):
 
 def not_ready_pods(module, workload):
     """Pods of the rollout's newest template that are not ready, with the reason."""
-    apps = module.api(AppsV1Api)
     namespace = workload["metadata"]["namespace"]
     labels = dict((workload["spec"].get("selector") or {}).get("matchLabels") or {})
     if workload["kind"] == "Deployment":
         revision = (workload["metadata"].get("annotations") or {}).get(REVISION_ANNOTATION)
-        replica_sets = module.read_json(apps.list_namespaced_replica_set, namespace,
-                                        label_selector=label_selector(labels))["items"]
+        replica_sets = module.client.list("apps/v1", "replicasets", namespace,
+                                          label_selector=label_selector(labels))["items"]
         newest = [rs for rs in replica_sets
                   if (rs["metadata"].get("annotations") or {}).get(REVISION_ANNOTATION) == revision]
         if newest:
             labels["pod-template-hash"] = newest[0]["metadata"]["labels"].get("pod-template-hash", "")
-    pods = module.read_json(module.api(CoreV1Api).list_namespaced_pod, namespace,
-                            label_selector=label_selector(labels))["items"]
+    pods = module.client.list("v1", "pods", namespace, label_selector=label_selector(labels))["items"]
     problems = []
     for pod in pods:
         reason = pod_problem(pod)

@@ -4,18 +4,18 @@ import json
 import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from unittest import mock
 
 import pytest
 import urllib3
-from kubernetes import client
-from kubernetes.client.rest import ApiException
 
-from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils import kube_module
-from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.kube_module import (
-    api_error_message,
+from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils import kube_client
+from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.kube_client import (
+    ApiError,
+    KubeClient,
     retry_policy,
 )
+from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.kube_config import Connection
+from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.kube_module import api_error_message
 
 
 def backoffs_until_given_up(policy, method, **failure):
@@ -33,7 +33,7 @@ def test_a_refused_connection_is_retried_for_every_method_within_a_bound():
     refused = urllib3.exceptions.NewConnectionError(None, "Connection refused")
     for method in ("GET", "PUT", "POST", "PATCH", "DELETE"):
         sleeps = backoffs_until_given_up(retry_policy(), method, error=refused)
-        assert len(sleeps) == kube_module.RETRY_TOTAL
+        assert len(sleeps) == kube_client.RETRY_TOTAL
         assert sleeps == [0, 0.5, 1, 2, 4, 8] and sum(sleeps) <= 16
 
 
@@ -53,7 +53,7 @@ def test_answers_that_would_not_change_are_not_retried(status):
 
 def test_a_reset_read_is_retried_for_a_get_but_not_for_a_post():
     reset = urllib3.exceptions.ProtocolError("Connection aborted.", ConnectionResetError(104, "reset"))
-    assert len(backoffs_until_given_up(retry_policy(), "GET", error=reset)) == kube_module.RETRY_TOTAL
+    assert len(backoffs_until_given_up(retry_policy(), "GET", error=reset)) == kube_client.RETRY_TOTAL
     with pytest.raises(urllib3.exceptions.ProtocolError):
         retry_policy().increment(method="POST", url="/api", error=reset)
 
@@ -91,18 +91,15 @@ class FlakyApiServer:
         self.http.server_close()
 
 
-def api(url):
-    configuration = client.Configuration()
-    configuration.host = url
-    configuration.retries = retry_policy()
-    return client.CoreV1Api(client.ApiClient(configuration))
+def read_namespace(url, name):
+    return KubeClient(Connection(url)).get("v1", "namespaces", None, name)
 
 
 def test_the_api_client_rides_out_a_restarting_server(monkeypatch):
     monkeypatch.setattr("time.sleep", lambda seconds: None)
     server = FlakyApiServer([503, 503, 500])
     try:
-        assert api(server.url).read_namespace("shop").metadata.name == "shop"
+        assert read_namespace(server.url, "shop")["metadata"]["name"] == "shop"
         assert server.requests == 4
     finally:
         server.close()
@@ -112,9 +109,9 @@ def test_the_api_client_gives_up_after_the_bound_with_the_last_answer(monkeypatc
     monkeypatch.setattr("time.sleep", lambda seconds: None)
     server = FlakyApiServer([500] * 20)
     try:
-        with pytest.raises(ApiException) as raised:
-            api(server.url).read_namespace("shop")
-        assert raised.value.status == 500 and server.requests == kube_module.RETRY_TOTAL + 1
+        with pytest.raises(ApiError) as raised:
+            read_namespace(server.url, "shop")
+        assert raised.value.status == 500 and server.requests == kube_client.RETRY_TOTAL + 1
         assert api_error_message(raised.value) == "etcdserver: leader changed (HTTP 500 Internal Server Error)"
     finally:
         server.close()
@@ -127,14 +124,13 @@ def test_a_server_that_never_answers_ends_in_a_connection_error(monkeypatch):
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]  # closed again below: nothing listens there
     with pytest.raises(urllib3.exceptions.MaxRetryError):
-        api("http://127.0.0.1:%d" % port).read_namespace("shop")
+        read_namespace("http://127.0.0.1:%d" % port, "shop")
     assert sum(sleeps) == 15.5
 
 
 def forbidden(message, status=403):
-    return ApiException(http_resp=mock.Mock(status=status, reason="Forbidden", data=json.dumps(
-        {"kind": "Status", "message": message, "reason": "Forbidden", "code": status}).encode(),
-        getheaders=dict))
+    return ApiError(status, "Forbidden", json.dumps(
+        {"kind": "Status", "message": message, "reason": "Forbidden", "code": status}))
 
 
 def test_an_rbac_refusal_names_verb_resource_and_namespace():
@@ -155,4 +151,4 @@ def test_an_rbac_refusal_names_verb_resource_and_namespace():
 def test_other_refusals_keep_the_server_message():
     assert api_error_message(forbidden("admission webhook denied the request", status=403)) == \
         "admission webhook denied the request (HTTP 403 Forbidden)"
-    assert api_error_message(ApiException(status=502, reason="Bad Gateway")) == "HTTP 502 Bad Gateway"
+    assert api_error_message(ApiError(502, "Bad Gateway")) == "HTTP 502 Bad Gateway"

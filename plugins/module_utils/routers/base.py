@@ -18,15 +18,10 @@ import copy
 import json
 from abc import ABC, abstractmethod
 
+from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.kube_client import ApiError
 from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.kube_module import (
     ModuleFailure,
 )
-
-try:
-    from kubernetes.client import CoreV1Api, CustomObjectsApi, DiscoveryV1Api
-    from kubernetes.client.rest import ApiException
-except ImportError:
-    pass  # KubeModule reports the missing library
 
 # Names and markers of what this collection adds to a route, so it can find them again.
 MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
@@ -67,50 +62,23 @@ class Resource(object):
     Writes pass the module's dry_run, so check mode is a server-side dry run of the same call.
     """
 
-    def __init__(self, module, kind, namespace, calls, crd=None):
+    def __init__(self, module, kind, namespace, api_version, plural, crd=None):
         self.module = module
         self.kind = kind
         self.namespace = namespace
-        self.calls = calls
+        self.api_version = api_version
+        self.plural = plural
         self.crd = crd
 
     @classmethod
     def custom(cls, module, kind, namespace, group, version, plural):
-        api = module.api(CustomObjectsApi)
-
-        def bind(method, *args):
-            return lambda *rest, **kwargs: method(group, version, namespace, plural, *(args + rest), **kwargs)
-
-        calls = {
-            "get": lambda name: module.read_json(bind(api.get_namespaced_custom_object), name),
-            "list": lambda **kw: module.read_json(bind(api.list_namespaced_custom_object), **kw),
-            "create": lambda body: module.read_json(bind(api.create_namespaced_custom_object), body,
-                                                    dry_run=module.dry_run),
-            "replace": lambda name, body: module.read_json(
-                bind(api.replace_namespaced_custom_object), name, body, dry_run=module.dry_run),
-            "delete": lambda name: module.read_json(bind(api.delete_namespaced_custom_object), name,
-                                                    dry_run=module.dry_run),
-        }
-        return cls(module, kind, namespace, calls, crd="%s.%s" % (plural, group))
+        """A custom resource, whose kind may be missing from the cluster (named in the failure)."""
+        return cls(module, kind, namespace, "%s/%s" % (group, version), plural, crd="%s.%s" % (plural, group))
 
     @classmethod
-    def typed(cls, module, kind, namespace, api_class, suffix):
-        api = module.api(api_class)
-
-        def method(verb):
-            return getattr(api, "%s_namespaced_%s" % (verb, suffix))
-
-        calls = {
-            "get": lambda name: module.read_json(method("read"), name, namespace),
-            "list": lambda **kw: module.read_json(method("list"), namespace, **kw),
-            "create": lambda body: module.read_json(method("create"), namespace, body,
-                                                    dry_run=module.dry_run),
-            "replace": lambda name, body: module.read_json(method("replace"), name, namespace, body,
-                                                           dry_run=module.dry_run),
-            "delete": lambda name: module.read_json(method("delete"), name, namespace,
-                                                    dry_run=module.dry_run),
-        }
-        return cls(module, kind, namespace, calls)
+    def typed(cls, module, kind, namespace, api_version, plural):
+        """A built-in kind, e.g. typed(module, "Service", namespace, "v1", "services")."""
+        return cls(module, kind, namespace, api_version, plural)
 
     def _missing_crd(self, error):
         """A 404 without the object's name means the kind itself is unknown to the server."""
@@ -124,8 +92,8 @@ class Resource(object):
 
     def _call(self, verb, *args, **kwargs):
         try:
-            return self.calls[verb](*args, **kwargs)
-        except ApiException as error:
+            return getattr(self.module.client, verb)(self.api_version, self.plural, self.namespace, *args, **kwargs)
+        except ApiError as error:
             if self._missing_crd(error):
                 raise ModuleFailure("the %s CustomResourceDefinition (%s) is not installed in the cluster"
                                     % (self.kind, self.crd))
@@ -135,7 +103,7 @@ class Resource(object):
         """The object, or a failure naming it and the parameter that named it."""
         try:
             return self._call("get", name)
-        except ApiException as error:
+        except ApiError as error:
             if error.status == 404:
                 raise ModuleFailure("%s %s/%s (%s) does not exist" % (self.kind, self.namespace, name, parameter))
             raise
@@ -143,7 +111,7 @@ class Resource(object):
     def get_optional(self, name):
         try:
             return self._call("get", name)
-        except ApiException as error:
+        except ApiError as error:
             if error.status == 404:
                 return None
             raise
@@ -152,13 +120,13 @@ class Resource(object):
         return self._call("list", **kwargs)["items"]
 
     def create(self, body):
-        return self._call("create", body)
+        return self._call("create", body, dry_run=self.module.dry_run)
 
     def replace(self, body):
-        return self._call("replace", body["metadata"]["name"], body)
+        return self._call("replace", body["metadata"]["name"], body, dry_run=self.module.dry_run)
 
     def delete(self, name):
-        return self._call("delete", name)
+        return self._call("delete", name, dry_run=self.module.dry_run)
 
 
 def find_one(resource, wanted, references, parameter):
@@ -220,9 +188,8 @@ class Router(ABC):
 
     def ready_endpoints(self, backend):
         """Ready endpoints of the Service named backend, counted from its EndpointSlices."""
-        slices = self.module.read_json(
-            self.module.api(DiscoveryV1Api).list_namespaced_endpoint_slice, self.namespace,
-            label_selector="kubernetes.io/service-name=%s" % backend)["items"]
+        slices = self.module.client.list("discovery.k8s.io/v1", "endpointslices", self.namespace,
+                                         label_selector="kubernetes.io/service-name=%s" % backend)["items"]
         addresses = set()
         for endpoint_slice in slices:
             for endpoint in endpoint_slice.get("endpoints") or []:
@@ -231,8 +198,7 @@ class Router(ABC):
         return len(addresses)
 
     def ready_pods(self, selector):
-        pods = self.module.read_json(self.module.api(CoreV1Api).list_namespaced_pod, self.namespace,
-                                     label_selector=label_selector(selector))["items"]
+        pods = self.module.client.list("v1", "pods", self.namespace, label_selector=label_selector(selector))["items"]
         return sum(1 for pod in pods if not pod["metadata"].get("deletionTimestamp") and any(
             c.get("type") == "Ready" and c.get("status") == "True"
             for c in (pod.get("status") or {}).get("conditions") or []))

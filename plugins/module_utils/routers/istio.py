@@ -23,11 +23,6 @@ from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.
     percentages,
 )
 
-try:
-    from kubernetes.client import CoreV1Api
-except ImportError:
-    pass  # KubeModule reports the missing library
-
 GROUP, VERSION = "networking.istio.io", "v1"
 TOTAL = 100
 
@@ -199,7 +194,7 @@ class IstioRouter(Router):
         subsets = dict((subset["name"], subset.get("labels") or {})
                        for subset in self.live["destination_rule"]["spec"].get("subsets") or [])
         labels = self.options.get("%s_labels" % ("stable" if backend == self.stable else "canary"))
-        service = Resource.typed(self.module, "Service", self.namespace, CoreV1Api, "service").get(
+        service = Resource.typed(self.module, "Service", self.namespace, "v1", "services").get(
             self.host, "istio.destination_rule host")
         selector = dict(service["spec"].get("selector") or {})
         selector.update(labels if labels is not None else subsets.get(backend) or {})

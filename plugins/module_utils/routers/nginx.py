@@ -20,11 +20,6 @@ from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.
     Router,
 )
 
-try:
-    from kubernetes.client import NetworkingV1Api
-except ImportError:
-    pass  # KubeModule reports the missing library
-
 CANARY = "nginx.ingress.kubernetes.io/canary"
 CANARY_WEIGHT = "nginx.ingress.kubernetes.io/canary-weight"
 CANARY_WEIGHT_TOTAL = "nginx.ingress.kubernetes.io/canary-weight-total"
@@ -51,7 +46,7 @@ class NginxRouter(Router):
 
     def __init__(self, module):
         super(NginxRouter, self).__init__(module)
-        resource = Resource.typed(module, "Ingress", self.namespace, NetworkingV1Api, "ingress")
+        resource = Resource.typed(module, "Ingress", self.namespace, "networking.k8s.io/v1", "ingresses")
         self.resources = {"stable": resource, "canary": resource}
         self.canary_name = None
 

@@ -16,11 +16,6 @@ from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.
     percentages,
 )
 
-try:
-    from kubernetes.client import AppsV1Api
-except ImportError:
-    pass  # KubeModule reports the missing library
-
 
 def replica_split(total, weight):
     """(stable, canary) replicas; the canary is rounded up so any weight above 0 gets a pod."""
@@ -33,7 +28,7 @@ class ReplicasRouter(Router):
 
     def __init__(self, module):
         super(ReplicasRouter, self).__init__(module)
-        resource = Resource.typed(module, "Deployment", self.namespace, AppsV1Api, "deployment")
+        resource = Resource.typed(module, "Deployment", self.namespace, "apps/v1", "deployments")
         self.resources = {"stable": resource, "canary": resource}
 
     def read_parts(self):

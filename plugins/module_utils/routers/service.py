@@ -16,11 +16,6 @@ from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.
     Router,
 )
 
-try:
-    from kubernetes.client import CoreV1Api
-except ImportError:
-    pass  # KubeModule reports the missing library
-
 
 class ServiceRouter(Router):
     name = "service"
@@ -28,7 +23,7 @@ class ServiceRouter(Router):
     def __init__(self, module):
         super(ServiceRouter, self).__init__(module)
         self.options = module.params["service"]
-        self.resources["active"] = Resource.typed(module, "Service", self.namespace, CoreV1Api, "service")
+        self.resources["active"] = Resource.typed(module, "Service", self.namespace, "v1", "services")
         self.selectors = {}
 
     def read_parts(self):

@@ -14,9 +14,6 @@ class ParamsOnly:
         self.params.update(namespace="shop", stable="web-stable", canary="web-canary")
         self.params.update(params)
 
-    def api(self, api_class):
-        return None
-
 
 @pytest.fixture()
 def module():

@@ -1,8 +1,8 @@
 import json
 
 import pytest
-from kubernetes.client.rest import ApiException
 
+from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.kube_client import ApiError
 from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.kube_module import ModuleFailure
 from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.routers.base import (
     Resource,
@@ -12,12 +12,24 @@ from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.
 )
 
 
+class Answering:
+    """A module whose client refuses every request with one status and body."""
+    dry_run = None
+
+    def __init__(self, status, body):
+        self.status, self.body = status, body
+
+    @property
+    def client(self):
+        return self
+
+    def get(self, *address):
+        raise ApiError(self.status, "Not Found", self.body)
+
+
 def resource_answering(status, body):
-    def get(name):
-        error = ApiException(status=status, reason="Not Found")
-        error.body = body
-        raise error
-    return Resource(None, "HTTPRoute", "shop", {"get": get}, crd="httproutes.gateway.networking.k8s.io")
+    return Resource.custom(Answering(status, body), "HTTPRoute", "shop", "gateway.networking.k8s.io", "v1",
+                           "httproutes")
 
 
 def test_an_unknown_kind_means_the_crd_is_not_installed():

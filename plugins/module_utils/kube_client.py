@@ -1,0 +1,192 @@
+# -*- coding: utf-8 -*-
+# Copyright: Terragon Labs
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""A small Kubernetes REST client on urllib3 (the kubernetes library's own transport) that
+speaks JSON dicts. Importing the kubernetes library costs about a second per task; this costs a
+few milliseconds, and the modules here never needed its model objects.
+
+Every failed request raises ApiError with the status, reason and the server's JSON body.
+Idempotent requests (GET, PUT, DELETE) meeting a connection error or a 429/500/502/503/504 are
+retried with exponential backoff, within a bound, as the kubernetes library is configured to by
+KubeModule before; writes guarded by resourceVersion stay safe to repeat.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import ipaddress
+import json
+import traceback
+
+try:
+    from urllib.parse import quote, urlencode, urlsplit
+except ImportError:  # Python 2, for the sanity tests' compile step
+    from urllib import quote, urlencode
+    from urlparse import urlsplit
+
+try:
+    import urllib3
+except ImportError:
+    URLLIB3_IMPORT_ERROR = traceback.format_exc()
+else:
+    URLLIB3_IMPORT_ERROR = None
+
+try:
+    import certifi
+except ImportError:
+    certifi = None
+
+RETRY_STATUSES = (429, 500, 502, 503, 504)
+RETRY_TOTAL = 6
+RETRY_BACKOFF_SECONDS = 0.25
+IDEMPOTENT_METHODS = ("GET", "HEAD", "PUT", "DELETE", "OPTIONS")
+
+PATCH_TYPES = {
+    "merge": "application/merge-patch+json",
+    "strategic": "application/strategic-merge-patch+json",
+    "json": "application/json-patch+json",
+}
+USER_AGENT = "terragonlabs.progressive_delivery"
+
+
+class ApiError(Exception):
+    """A request the API server refused: status, reason and the body it answered (JSON text)."""
+
+    def __init__(self, status, reason, body=None):
+        super(ApiError, self).__init__("(%s) %s" % (status, reason))
+        self.status = status
+        self.reason = reason
+        self.body = body
+
+
+def retry_policy():
+    """urllib3's Retry for this client: connection errors and overload answers, idempotent only."""
+    return urllib3.Retry(total=RETRY_TOTAL, backoff_factor=RETRY_BACKOFF_SECONDS,
+                         status_forcelist=RETRY_STATUSES, allowed_methods=IDEMPOTENT_METHODS,
+                         raise_on_status=False)
+
+
+def resource_path(api_version, plural, namespace=None, name=None, subresource=None):
+    """/api/v1/namespaces/ns/pods/name for ("v1", "pods", "ns", "name"); /apis/<group>/... else."""
+    parts = ["api" if "/" not in api_version else "apis", api_version]
+    if namespace:
+        parts += ["namespaces", namespace]
+    parts.append(plural)
+    if name:
+        parts.append(name)
+    if subresource:
+        parts.append(subresource)
+    return "/" + "/".join(quote(part, safe="/") for part in parts)
+
+
+def bypasses_proxy(host_url, no_proxy):
+    """True when no_proxy (comma-separated hosts, domains, CIDRs or *) covers host_url's host."""
+    if not no_proxy:
+        return False
+    split = urlsplit(host_url)
+    hostname = (split.hostname or "").lower()
+    host_port = "%s:%s" % (hostname, split.port) if split.port else hostname
+    for entry in (item.strip().lower() for item in no_proxy.split(",")):
+        if not entry:
+            continue
+        if entry == "*":
+            return True
+        try:
+            if ipaddress.ip_address(hostname) in ipaddress.ip_network(entry, strict=False):
+                return True
+            continue
+        except ValueError:
+            pass
+        domain = entry.lstrip(".")
+        if hostname == domain or host_port == domain or hostname.endswith("." + domain) \
+                or host_port.endswith("." + domain):
+            return True
+    return False
+
+
+def pool_manager(connection):
+    """A urllib3 pool (through the proxy unless no_proxy says otherwise) for the connection."""
+    if connection.ca_cert:
+        ca_certs = connection.ca_cert
+    else:
+        ca_certs = certifi.where() if certifi else None
+    pool_args = dict(num_pools=1, maxsize=1, retries=retry_policy(),
+                     cert_reqs="CERT_REQUIRED" if connection.verify_ssl else "CERT_NONE",
+                     ca_certs=ca_certs, cert_file=connection.client_cert, key_file=connection.client_key)
+    if connection.tls_server_name:
+        pool_args["server_hostname"] = connection.tls_server_name
+    if connection.proxy and not bypasses_proxy(connection.host, connection.no_proxy):
+        return urllib3.ProxyManager(connection.proxy, proxy_headers=connection.proxy_headers, **pool_args)
+    return urllib3.PoolManager(**pool_args)
+
+
+class KubeClient(object):
+    """get/list/create/replace/patch/delete of API objects as JSON dicts, on one connection.
+
+    Objects are addressed as the API addresses them: api_version ("v1", "apps/v1",
+    "gateway.networking.k8s.io/v1"), plural ("deployments"), namespace and name. dry_run is the
+    API's dryRun value ("All") or None.
+    """
+
+    def __init__(self, connection, pool=None):
+        self.connection = connection
+        self.pool = pool or pool_manager(connection)
+        self.headers = urllib3.HTTPHeaderDict({"Accept": "application/json", "User-Agent": USER_AGENT})
+        if connection.authorization:
+            self.headers["Authorization"] = connection.authorization
+        if connection.impersonate_user:
+            self.headers["Impersonate-User"] = connection.impersonate_user
+        for group in connection.impersonate_groups:
+            self.headers.add("Impersonate-Group", group)  # one header line per group, as the API expects
+
+    def request(self, method, path, query=None, body=None, content_type="application/json"):
+        """The decoded JSON answer to one request; ApiError when the server refuses it."""
+        url = self.connection.host + path
+        query = [(key, value) for key, value in (query or []) if value is not None]
+        if query:
+            url += "?" + urlencode(query)
+        headers = self.headers.copy()
+        payload = None
+        if body is not None:
+            headers["Content-Type"] = content_type
+            payload = json.dumps(body).encode("utf-8")
+        response = self.pool.request(method, url, body=payload, headers=headers)
+        text = response.data.decode("utf-8", "replace")
+        if not 200 <= response.status <= 299:
+            raise ApiError(response.status, response.reason, text)
+        return json.loads(text) if text else {}
+
+    def get(self, api_version, plural, namespace, name):
+        return self.request("GET", resource_path(api_version, plural, namespace, name))
+
+    def list(self, api_version, plural, namespace=None, label_selector=None, field_selector=None):
+        """The List object (its "items" are the objects)."""
+        return self.request("GET", resource_path(api_version, plural, namespace), query=[
+            ("labelSelector", label_selector), ("fieldSelector", field_selector)])
+
+    def create(self, api_version, plural, namespace, body, dry_run=None):
+        return self.request("POST", resource_path(api_version, plural, namespace),
+                            query=[("dryRun", dry_run)], body=body)
+
+    def replace(self, api_version, plural, namespace, name, body, dry_run=None):
+        return self.request("PUT", resource_path(api_version, plural, namespace, name),
+                            query=[("dryRun", dry_run)], body=body)
+
+    def patch(self, api_version, plural, namespace, name, patch, patch_type="merge", dry_run=None):
+        """patch_type: merge (RFC 7386), strategic (Kubernetes' strategic merge) or json (RFC 6902)."""
+        return self.request("PATCH", resource_path(api_version, plural, namespace, name),
+                            query=[("dryRun", dry_run)], body=patch, content_type=PATCH_TYPES[patch_type])
+
+    def delete(self, api_version, plural, namespace, name, dry_run=None, propagation_policy=None,
+               resource_version=None):
+        """Deletes with DeleteOptions; resource_version makes it a precondition (409 if changed)."""
+        options = {"apiVersion": "v1", "kind": "DeleteOptions"}
+        if dry_run:
+            options["dryRun"] = [dry_run]
+        if propagation_policy:
+            options["propagationPolicy"] = propagation_policy
+        if resource_version:
+            options["preconditions"] = {"resourceVersion": resource_version}
+        # With a body, the API server reads the options from it alone, dryRun included.
+        return self.request("DELETE", resource_path(api_version, plural, namespace, name), body=options)
