@@ -160,10 +160,10 @@ def resolve_connection(params, environ=None):
     return Connection(**settings)
 
 
-def load_in_cluster(environ, account_dir=SERVICE_ACCOUNT_DIR):
+def load_in_cluster(environ):
     """The pod's service account settings, or None outside a pod (as kubernetes.config decides)."""
     host, port = environ.get("KUBERNETES_SERVICE_HOST"), environ.get("KUBERNETES_SERVICE_PORT")
-    token_file, ca_file = os.path.join(account_dir, "token"), os.path.join(account_dir, "ca.crt")
+    token_file, ca_file = (os.path.join(SERVICE_ACCOUNT_DIR, name) for name in ("token", "ca.crt"))
     if not host or not port or not os.path.isfile(token_file) or not os.path.isfile(ca_file):
         return None
     with open(token_file) as stream:
@@ -211,7 +211,7 @@ def load_kubeconfig(options, environ):
     token = user.get("token")
     if not token and user.get("tokenFile"):
         with open(os.path.join(user_base, user["tokenFile"])) as stream:
-            token = stream.read()
+            token = stream.read().strip()  # a trailing newline is not part of the token
     if token:
         settings["authorization"] = "Bearer %s" % token
     elif "username" in user and "password" in user:
