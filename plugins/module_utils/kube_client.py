@@ -61,8 +61,9 @@ class ApiError(Exception):
 
 
 def retry_policy():
-    """urllib3's Retry for this client: connection errors and overload answers, idempotent only."""
-    return urllib3.Retry(total=RETRY_TOTAL, backoff_factor=RETRY_BACKOFF_SECONDS,
+    """urllib3's Retry for this client: connection errors and overload answers, idempotent only.
+    Other errors (a certificate the server presents and we refuse) fail at once: no retry mends them."""
+    return urllib3.Retry(total=RETRY_TOTAL, other=0, backoff_factor=RETRY_BACKOFF_SECONDS,
                          status_forcelist=RETRY_STATUSES, allowed_methods=IDEMPOTENT_METHODS,
                          raise_on_status=False)
 
