@@ -37,7 +37,9 @@ attributes:
     support: none
     description: Changes nothing, so there is no difference to show.
 requirements:
-  - kubernetes >= 24.2.0
+  - urllib3
+  - PyYAML (to read a kubeconfig)
+  - kubernetes >= 24.2.0, only for a kubeconfig user with an exec plugin or auth-provider
 seealso:
   - module: terragonlabs.progressive_delivery.release_record
 """

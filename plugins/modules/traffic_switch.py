@@ -78,7 +78,9 @@ attributes:
     support: full
     description: Shows the traffic split before and after.
 requirements:
-  - kubernetes >= 24.2.0
+  - urllib3
+  - PyYAML (to read a kubeconfig)
+  - kubernetes >= 24.2.0, only for a kubeconfig user with an exec plugin or auth-provider
 """
 
 EXAMPLES = r"""
