@@ -19,11 +19,7 @@ import ipaddress
 import json
 import traceback
 
-try:
-    from urllib.parse import quote, urlencode, urlsplit
-except ImportError:  # Python 2, for the sanity tests' compile step
-    from urllib import quote, urlencode
-    from urlparse import urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 try:
     import urllib3

@@ -13,7 +13,6 @@ from kubernetes import client
 from conftest import run_module
 
 
-
 def pki(cluster):
     return Path(cluster["kubeconfig"]).parent / "pki"
 

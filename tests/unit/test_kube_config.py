@@ -11,7 +11,7 @@ import pytest
 
 from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils import kube_config as kc
 
-NO_PARAMS = dict.fromkeys(name for name, _ in kc.AUTH_OPTIONS)
+NO_PARAMS = dict.fromkeys(option[0] for option in kc.AUTH_OPTIONS)
 
 
 def params(**given):
