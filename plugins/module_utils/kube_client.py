@@ -56,6 +56,20 @@ class ApiError(Exception):
         self.body = body
 
 
+class RepeatedHeader(str):
+    """A header name that may appear in a headers dict more than once, so that each value goes on
+    its own header line, as the API server reads Impersonate-Group (urllib3 1.26 and 2.x alike)."""
+
+    def __hash__(self):
+        return id(self)
+
+    def __eq__(self, other):
+        return self is other
+
+    def __ne__(self, other):
+        return self is not other
+
+
 def retry_policy():
     """urllib3's Retry for this client: connection errors and overload answers, idempotent only.
     Other errors (a certificate the server presents and we refuse) fail at once: no retry mends them."""
@@ -129,13 +143,13 @@ class KubeClient(object):
     def __init__(self, connection, pool=None):
         self.connection = connection
         self.pool = pool or pool_manager(connection)
-        self.headers = urllib3.HTTPHeaderDict({"Accept": "application/json", "User-Agent": USER_AGENT})
+        self.headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
         if connection.authorization:
             self.headers["Authorization"] = connection.authorization
         if connection.impersonate_user:
             self.headers["Impersonate-User"] = connection.impersonate_user
         for group in connection.impersonate_groups:
-            self.headers.add("Impersonate-Group", group)  # one header line per group, as the API expects
+            self.headers[RepeatedHeader("Impersonate-Group")] = group
 
     def request(self, method, path, query=None, body=None, content_type="application/json"):
         """The decoded JSON answer to one request; ApiError when the server refuses it."""
@@ -143,7 +157,7 @@ class KubeClient(object):
         query = [(key, value) for key, value in (query or []) if value is not None]
         if query:
             url += "?" + urlencode(query)
-        headers = self.headers.copy()
+        headers = dict(self.headers)
         payload = None
         if body is not None:
             headers["Content-Type"] = content_type
