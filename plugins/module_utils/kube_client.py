@@ -140,9 +140,9 @@ class KubeClient(object):
     API's dryRun value ("All") or None.
     """
 
-    def __init__(self, connection, pool=None):
+    def __init__(self, connection):
         self.connection = connection
-        self.pool = pool or pool_manager(connection)
+        self.pool = pool_manager(connection)
         self.headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
         if connection.authorization:
             self.headers["Authorization"] = connection.authorization
