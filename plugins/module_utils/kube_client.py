@@ -33,6 +33,8 @@ try:
 except ImportError:
     certifi = None
 
+# 500 covers etcd leader changes ("etcdserver: leader changed"), 429 and 503 the server's own
+# Retry-After. Any request whose connection was refused is retried: it never reached the server.
 RETRY_STATUSES = (429, 500, 502, 503, 504)
 RETRY_TOTAL = 6
 RETRY_BACKOFF_SECONDS = 0.25
@@ -71,9 +73,11 @@ class RepeatedHeader(str):
 
 
 def retry_policy():
-    """urllib3's Retry for this client: connection errors and overload answers, idempotent only.
-    Other errors (a certificate the server presents and we refuse) fail at once: no retry mends them."""
-    return urllib3.Retry(total=RETRY_TOTAL, other=0, backoff_factor=RETRY_BACKOFF_SECONDS,
+    """The one retry policy of every request a module sends: a restarting or overloaded API server
+    costs at most RETRY_TOTAL retries, about 15 s of backoff (0, 0.5, 1, 2, 4, 8 s), then the last
+    answer (an ApiError) or the connection error ends the task. A TLS failure is retried too: an
+    EOF mid-handshake from a restarting server or balancer looks the same as a refused certificate."""
+    return urllib3.Retry(total=RETRY_TOTAL, backoff_factor=RETRY_BACKOFF_SECONDS,
                          status_forcelist=RETRY_STATUSES, allowed_methods=IDEMPOTENT_METHODS,
                          raise_on_status=False)
 

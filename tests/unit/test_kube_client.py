@@ -124,8 +124,7 @@ def test_writes_that_are_not_idempotent_are_not_retried(server, call):
 
 def test_connection_errors_are_retried_then_raised():
     policy = kcl.retry_policy()
-    assert (policy.total, policy.other, policy.backoff_factor, policy.raise_on_status) == (
-        kcl.RETRY_TOTAL, 0, 0.25, False)
+    assert (policy.total, policy.backoff_factor, policy.raise_on_status) == (kcl.RETRY_TOTAL, 0.25, False)
     assert "POST" not in policy.allowed_methods and "PATCH" not in policy.allowed_methods
     refused = kcl.KubeClient(Connection("http://127.0.0.1:1"))
     refused.pool.connection_pool_kw["retries"] = kcl.urllib3.Retry(total=2, backoff_factor=0)
