@@ -1,6 +1,6 @@
 """The API server going away mid-release: modules talk to the real kube-apiserver through a relay
 that resets open connections and refuses new ones for a few seconds, as a restarting API server
-does. The module base's retry policy (kube_module.retry_policy) must carry calls across the gap,
+does. The client's retry policy (kube_client.retry_policy) must carry calls across the gap,
 within its bound, and give up with a clear message past it.
 
 A private cluster restarted for real would be closer still, but on the shared two-core machine a
