@@ -55,4 +55,5 @@ unit: bootstrap
 	pytest tests/unit
 
 integration: cluster-up
-	pytest tests/integration
+	@# Three workers: most of a test's time is spent waiting on the cluster, not on the two cores.
+	pytest tests/integration -n 3 --dist loadgroup
