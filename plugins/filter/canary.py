@@ -141,7 +141,7 @@ def canary_plan(steps, router, replicas):
         raise AnsibleFilterError("canary_steps must be a list of steps, got %r" % (steps,))
     if not _is_int(replicas) or replicas < 1:
         raise AnsibleFilterError("canary_replicas must be a positive integer, got %r" % (replicas,))
-    plan, weight, scale = [], 0, {"match_traffic_weight": True}
+    plan, weight, scale, header_route = [], 0, {"match_traffic_weight": True}, False
     for index, step in enumerate(steps):
         if not isinstance(step, dict) or len(step) != 1 or list(step)[0] not in STEP_TYPES:
             _fail(index, "unknown step %r; a step is a mapping with one of %s" % (step, ", ".join(STEP_TYPES)))
@@ -158,12 +158,16 @@ def canary_plan(steps, router, replicas):
             scale = _canary_scale(index, config, router)
         elif step_type == "set_header_route":
             entry.update(_header_route(index, config, router))
+            header_route = bool(entry["headers"] or entry["cookie"])
         else:
             entry.update(_mirror_route(index, config, router))
         if "replicas" in scale:
             canary_replicas = scale["replicas"]
         else:
             canary_replicas = _replicas_for(replicas, scale.get("weight", weight))
+        if canary_replicas == 0 and (weight > 0 or header_route):
+            _fail(index, "the canary would have no replicas while it takes %s"
+                  % ("%d%% of traffic" % weight if weight else "the header route's requests"))
         entry.update(weight=weight, canary_replicas=canary_replicas)
         plan.append(entry)
     return plan

@@ -63,6 +63,10 @@ def test_a_header_route_without_match_removes_it():
     ([{"set_header_route": {"name": "t", "match": [{"header_name": "Cookie", "header_value": {"exact": "a"}}]}}],
      "istio", "NAME=VALUE"),
     ([{"set_mirror_route": {"name": "m", "percentage": 10}}], "replicas", "needs the istio or gateway_api router"),
+    ([{"set_weight": 20}, {"set_canary_scale": {"replicas": 0}}], "istio",
+     "canary_steps[1]: the canary would have no replicas while it takes 20% of traffic"),
+    ([{"set_header_route": {"name": "t", "match": [{"header_name": "x", "header_value": {"exact": "a"}}]}}], "istio",
+     "canary_steps[0]: the canary would have no replicas while it takes the header route's requests"),
     ([{"set_mirror_route": {"name": "m", "match": [{"method": {"exact": "GET"}}]}}], "istio",
      "set_mirror_route.match is not supported"),
 ])
