@@ -10,7 +10,7 @@ import pytest
 
 from conftest import REPO
 
-SCENARIOS = ["environment", "workload", "release_gate", "blue_green", "rolling"]
+SCENARIOS = ["environment", "workload", "release_gate", "blue_green", "canary", "rolling"]
 
 
 # Five playbook runs and a namespace deletion: more than the default per-test timeout on a busy machine.
