@@ -11,6 +11,7 @@ import pytest
 from kubernetes import client
 
 from conftest import REPO, ansible_env, run_module, run_playbook, wait_for
+from stub_http import Stub
 
 APP = "modelcard-generator"
 # Analyses measure once after 6 s (two scrapes fill the 10 s window); background every 2 s.
@@ -86,9 +87,10 @@ def test_a_healthy_canary_pauses_and_a_second_run_promotes_it(api_client, cluste
     release(cluster, namespace, router, "1.1.0", steps)
     current = record(api_client, namespace)
     assert (current["strategy"], current["version"], current["phase"]) == ("canary", "1.1.0", "paused")
-    assert current["details"]["step_index"] == str(len(steps) - 3)
+    assert current["details"]["step_index"] == str(len(steps) - 2)  # the pause's own index
     seen = traffic(cluster, namespace, router)
-    assert seen["weights"] == {APP if headers else f"{APP}-stable": 50, f"{APP}-canary": 50}
+    # With no router the weight is the replica split: ceil(3 x 50%) = 2 canary pods of 3.
+    assert seen["weights"] == ({APP: 50, f"{APP}-canary": 50} if headers else {f"{APP}-stable": 33, f"{APP}-canary": 67})
     # The explicit scale holds with a router; with none the canary has ceil(3 x 50%) replicas.
     assert deployment(api_client, namespace, "canary") == (("1.1.0", 1, 1) if headers else ("1.1.0", 2, 2))
     assert deployment(api_client, namespace, "stable")[0] == "1.0.0"
@@ -107,6 +109,26 @@ def test_a_healthy_canary_pauses_and_a_second_run_promotes_it(api_client, cluste
     assert "already serves all traffic" in again.stdout and "changed=0" in again.stdout
     status = play(cluster, "status.yml", namespace, router)
     assert "strategy: canary, version: 1.1.0" in status.stdout and "phase: promoted" in status.stdout
+
+
+def test_a_healthy_canary_walks_every_step_to_promotion_and_reports_each_event(api_client, cluster, namespace):
+    receiver = Stub({"/events": lambda *_: (200, {"received": True})})
+    try:
+        targets = [{"type": "webhook", "name": "audit", "url": receiver.url + "/events"}]
+        release(cluster, namespace, "nginx", "1.0.0", [], pd_notify_targets=targets)
+        steps = [{"set_weight": 25}, ANALYSIS, {"set_weight": 50}, {"pause": {"duration": 2}}, {"set_weight": 100}]
+        release(cluster, namespace, "nginx", "1.1.0", steps, pd_notify_targets=targets)
+        events = [json.loads(r["body"]) for r in receiver.calls("/events")]
+    finally:
+        receiver.close()
+    current = record(api_client, namespace)
+    assert (current["version"], current["phase"], current["gate"]["verdict"]) == ("1.1.0", "promoted", "Successful")
+    assert canary_weight(cluster, namespace, "nginx") == 0
+    assert deployment(api_client, namespace, "stable") == ("1.1.0", 3, 3)
+    assert deployment(api_client, namespace, "canary")[1] == 0
+    second = [(e["event"], e["details"].get("step_index")) for e in events if e["version"] == "1.1.0"]
+    assert second == [("started", None)] + [("step_completed", i) for i in range(len(steps))] + [("promoted", None)]
+    assert {e["strategy"] for e in events} == {"canary"}
 
 
 def test_a_bad_canary_is_aborted_by_its_analysis_step(api_client, cluster, namespace):

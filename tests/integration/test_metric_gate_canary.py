@@ -87,8 +87,10 @@ def test_a_bad_canary_fails_the_success_rate_gate(api_client, cluster, namespace
     assert failed and set(failed) <= {"success-rate", "plain-success-rate", "judge"}
     success_rate = verdicts["success-rate"]
     if success_rate["verdict"] == "Failed":
-        value = [m for m in success_rate["measurements"] if m["phase"] == "Failed"][0]["value"]
-        assert value == pytest.approx(0.5, abs=0.05)
+        # A window holding only the series' first scrapes rates 0/0 (NaN, Failed by policy) on a busy
+        # machine; the measurements after it see the canary's real rate.
+        values = [m["value"] for m in success_rate["measurements"] if m["phase"] == "Failed" and m["value"] != "NaN"]
+        assert values and values[0] == pytest.approx(0.5, abs=0.05), success_rate["measurements"]
 
 
 @pytest.mark.parametrize("router", ["istio", "nginx"])
