@@ -133,11 +133,14 @@ def test_a_healthy_canary_walks_every_step_to_promotion_and_reports_each_event(a
 
 def test_a_bad_canary_is_aborted_by_its_analysis_step(api_client, cluster, namespace):
     release(cluster, namespace, "gateway_api", "1.0.0", [])
-    failed = release(cluster, namespace, "gateway_api", "1.1.0", [{"set_weight": 50}, ANALYSIS, {"set_weight": 100}],
-                     check=False, pd_pod_annotations_by_version={"1.1.0": BAD})
+    # A second stable version first, so the abort below must leave stable on it, not undo it.
+    release(cluster, namespace, "gateway_api", "1.1.0", [])
+    assert deployment(api_client, namespace, "stable") == ("1.1.0", 3, 3)
+    failed = release(cluster, namespace, "gateway_api", "1.2.0", [{"set_weight": 50}, ANALYSIS, {"set_weight": 100}],
+                     check=False, pd_pod_annotations_by_version={"1.2.0": BAD})
     assert failed.returncode != 0
     assert "the step 1 analysis ended Failed" in failed.stdout
-    current = assert_back_on_stable(api_client, cluster, namespace, "gateway_api", "1.0.0")
+    current = assert_back_on_stable(api_client, cluster, namespace, "gateway_api", "1.1.0")
     assert current["gate"]["verdict"] == "Failed" and current["details"]["step_index"] == "1"
 
 
