@@ -249,8 +249,9 @@ def apiserver_url():
     return f"https://127.0.0.1:{PORTS['kube-apiserver']}"
 
 
-def _apiserver_ready():
-    return _get(apiserver_url() + "/readyz", _ssl_context())[0] == 200
+def apiserver_ready(url=None):
+    """True when the kube-apiserver at url (the cluster's own by default) answers /readyz."""
+    return _get((url or apiserver_url()) + "/readyz", _ssl_context())[0] == 200
 
 
 def _port_free(port):
@@ -329,7 +330,7 @@ def cluster_info():
 
 def _healthy():
     try:
-        return (running_components() == COMPONENTS and _apiserver_ready())
+        return (running_components() == COMPONENTS and apiserver_ready())
     except (OSError, urllib.error.URLError, ssl.SSLError):
         return False
 
@@ -360,6 +361,28 @@ def up():
     log(f"kubeconfig: {PATHS.kubeconfig}")
 
 
+def apiserver_argv(binary, port):
+    """The kube-apiserver command line serving on 127.0.0.1:port, over the cluster's etcd with its
+    certificates and service-account keys: the cluster's own API server, or another instance
+    beside it that clients and tokens cannot tell apart (the serving certificate names 127.0.0.1)."""
+    pki_dir = PATHS.pki
+    return [
+        binary,
+        f"--etcd-servers=http://127.0.0.1:{PORTS['etcd']}",
+        "--bind-address=127.0.0.1", "--advertise-address=127.0.0.1",
+        f"--secure-port={port}",
+        f"--tls-cert-file={pki_dir / 'apiserver.crt'}",
+        f"--tls-private-key-file={pki_dir / 'apiserver.key'}",
+        f"--client-ca-file={pki_dir / 'ca.crt'}",
+        "--authorization-mode=Node,RBAC",
+        f"--service-account-key-file={pki_dir / 'sa.pub'}",
+        f"--service-account-signing-key-file={pki_dir / 'sa.key'}",
+        "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
+        f"--service-cluster-ip-range={SERVICE_CIDR}",
+        f"--cert-dir={pki_dir}",
+        "--enable-priority-and-fairness=false", "--profiling=false", "--v=1"]
+
+
 def _start_all(binaries):
     pki.generate(PATHS.pki, SERVICE_IP)
     pki_dir = PATHS.pki
@@ -376,22 +399,8 @@ def _start_all(binaries):
         "--unsafe-no-fsync", "--quota-backend-bytes=4294967296", "--log-level=warn"])
     _wait("etcd", lambda: _get(f"http://127.0.0.1:{PORTS['etcd']}/health")[0] == 200, 30)
 
-    _start("kube-apiserver", [
-        binaries["kube-apiserver"],
-        f"--etcd-servers=http://127.0.0.1:{PORTS['etcd']}",
-        "--bind-address=127.0.0.1", "--advertise-address=127.0.0.1",
-        f"--secure-port={PORTS['kube-apiserver']}",
-        f"--tls-cert-file={pki_dir / 'apiserver.crt'}",
-        f"--tls-private-key-file={pki_dir / 'apiserver.key'}",
-        f"--client-ca-file={pki_dir / 'ca.crt'}",
-        "--authorization-mode=Node,RBAC",
-        f"--service-account-key-file={pki_dir / 'sa.pub'}",
-        f"--service-account-signing-key-file={pki_dir / 'sa.key'}",
-        "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
-        f"--service-cluster-ip-range={SERVICE_CIDR}",
-        f"--cert-dir={pki_dir}",
-        "--enable-priority-and-fairness=false", "--profiling=false", "--v=1"])
-    _wait("kube-apiserver", _apiserver_ready, 120)
+    _start("kube-apiserver", apiserver_argv(binaries["kube-apiserver"], PORTS["kube-apiserver"]))
+    _wait("kube-apiserver", apiserver_ready, 120)
 
     _start("kube-controller-manager", [
         binaries["kube-controller-manager"], f"--kubeconfig={kubeconfig}",
