@@ -1,0 +1,258 @@
+"""Interrupted releases: the ansible-playbook process group is SIGKILLed at seeded random points of
+blue-green and canary releases on the real cluster. After each kill, every Service and route that
+sends traffic must send it only to backends with ready endpoints; then a re-run of the same
+playbook (which must end promoted) or playbooks/abort.yml (which must end aborted, traffic on the
+old version) must bring the release to a consistent end: the record saying which, the lock gone.
+
+PD_KILL_SEED picks the kill points and recoveries (printed, so a failing series can be replayed);
+PD_KILL_TRIALS is the number of kills per strategy."""
+
+import collections
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from kubernetes import client
+from kubernetes.client.rest import ApiException
+
+from conftest import REPO, ansible_env, run_playbook
+
+# Each strategy runs a dozen releases end to end; on a loaded machine that takes a long while.
+pytestmark = pytest.mark.timeout(3600)
+
+APP = "modelcard-generator"
+SEED = int(os.environ.get("PD_KILL_SEED", "20261126"))
+KILLS = int(os.environ.get("PD_KILL_TRIALS", "15"))
+# A re-run used as a recovery is itself killed this often (at most twice in a row).
+KILL_RERUN_CHANCE = 0.3
+# Seconds after a task starts before the kill: mid-task as well as between tasks.
+KILL_DELAY = (0.0, 2.0)
+# Endpoint readiness may lag the objects by a moment; longer than this is a violation.
+ENDPOINT_PROPAGATION = 8
+
+# Tiny gates (one measurement after two scrapes), a 10 s lock, and rollout bounds short enough that
+# a lock held around a rollout wait of a killed run expires within a minute.
+COMMON = {"pd_gate_count": 1, "pd_gate_initial_delay": 6, "pd_gate_interval": 2,
+          "pd_pod_annotations_by_version": {}}
+BLUE_GREEN = dict(COMMON, pd_blue_green_lock_ttl=10, pd_scale_down_delay_seconds=3,
+                  blue_green_rollout_timeout=30)
+CANARY = dict(COMMON, pd_canary_lock_ttl=10, pd_canary_router="gateway_api", pd_canary_background_analysis={},
+              pd_canary_steps=[{"set_weight": 20}, {"analysis": {"templates": ["app_success_rate"]}},
+                               {"set_weight": 40}, {"set_weight": 60}, {"set_weight": 80}],
+              canary_rollout_timeout=30)
+
+
+class BlueGreen:
+    name = "blue-green"
+    playbook = "blue_green.yml"
+    variables = BLUE_GREEN
+
+    @staticmethod
+    def serving_services(api_client, namespace):
+        """Services users' traffic reaches: the active one (the preview takes test traffic only)."""
+        return [APP]
+
+    @staticmethod
+    def serving_version(api_client, namespace):
+        """The version that takes all users' traffic."""
+        color = client.CoreV1Api(api_client).read_namespaced_service(APP, namespace).spec.selector[
+            "terragonlabs.io/color"]
+        return deployment_version(api_client, namespace, f"{APP}-{color}")
+
+
+class Canary:
+    name = "canary"
+    playbook = "canary.yml"
+    variables = CANARY
+
+    @staticmethod
+    def backends(api_client, namespace):
+        """{Service: weight} over the HTTPRoute's rules."""
+        route = client.CustomObjectsApi(api_client).get_namespaced_custom_object(
+            "gateway.networking.k8s.io", "v1", namespace, "httproutes", APP)
+        weights = collections.Counter()
+        for rule in route["spec"].get("rules", []):
+            for ref in rule.get("backendRefs", []):
+                weights[ref["name"]] += ref.get("weight", 1)
+        return weights
+
+    @classmethod
+    def serving_services(cls, api_client, namespace):
+        return sorted(name for name, weight in cls.backends(api_client, namespace).items() if weight > 0)
+
+    @classmethod
+    def serving_version(cls, api_client, namespace):
+        if cls.backends(api_client, namespace).get(f"{APP}-canary", 0) > 0:
+            return None  # split between two versions
+        return deployment_version(api_client, namespace, f"{APP}-stable")
+
+
+def deployment_version(api_client, namespace, name):
+    deployment = client.AppsV1Api(api_client).read_namespaced_deployment(name, namespace)
+    return deployment.metadata.labels["app.kubernetes.io/version"]
+
+
+def record(api_client, namespace):
+    try:
+        data = client.CoreV1Api(api_client).read_namespaced_config_map(f"{APP}-release", namespace).data
+    except ApiException as error:
+        if error.status == 404:
+            return {}
+        raise
+    return json.loads(data["release.json"])
+
+
+def leases(api_client, namespace):
+    return [lease.metadata.name for lease in client.CoordinationV1Api(api_client).list_namespaced_lease(namespace).items]
+
+
+def ready_endpoints(api_client, namespace, service):
+    slices = client.DiscoveryV1Api(api_client).list_namespaced_endpoint_slice(
+        namespace, label_selector=f"kubernetes.io/service-name={service}").items
+    return sum(1 for s in slices for e in (s.endpoints or []) if e.conditions and e.conditions.ready)
+
+
+def traffic_violations(strategy, api_client, namespace):
+    """Services that take traffic with no ready endpoint, after ENDPOINT_PROPAGATION seconds."""
+    deadline = time.monotonic() + ENDPOINT_PROPAGATION
+    while True:
+        try:
+            empty = [s for s in strategy.serving_services(api_client, namespace)
+                     if not ready_endpoints(api_client, namespace, s)]
+        except ApiException as error:
+            empty = [f"cannot read the traffic objects: {error.status} {error.reason}"]
+        if not empty or time.monotonic() > deadline:
+            return [f"traffic sent to {s} with no ready endpoint" for s in empty]
+        time.sleep(1)
+
+
+def ansible_playbook(strategy, namespace, playbook, **extra):
+    variables = dict(strategy.variables, pd_namespace=namespace, **extra)
+    return [str(Path(sys.executable).parent / "ansible-playbook"), "-i", "inventories/local",
+            f"playbooks/{playbook}", "-e", json.dumps(variables)]
+
+
+def run(cluster, command, kill_after=None, delay=0.0):
+    """Runs ansible-playbook; with kill_after, SIGKILLs its process group `delay` seconds after the
+    kill_after-th task starts. Returns (killed, tasks started, last task started, exit code)."""
+    process = subprocess.Popen(command, cwd=REPO, env=dict(ansible_env(cluster), PYTHONUNBUFFERED="1"),
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                               start_new_session=True)
+    tasks, last, output = 0, None, []
+    try:
+        for line in process.stdout:
+            output.append(line)
+            if line.startswith("TASK ["):
+                tasks, last = tasks + 1, line[len("TASK ["):].split("] ")[0]
+                if tasks == kill_after:
+                    time.sleep(delay)
+                    if process.poll() is None:
+                        os.killpg(process.pid, signal.SIGKILL)  # workers too: no rescue, no always
+                        process.wait()
+                        return True, tasks, last, -signal.SIGKILL
+        return False, tasks, last, process.wait()
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+        process.stdout.close()
+        if process.returncode not in (0, -signal.SIGKILL):
+            print("".join(output[-60:]))
+
+
+def settle(cluster, strategy, namespace, version):
+    """An uninterrupted release that must succeed; returns (tasks it started, seconds it took)."""
+    started = time.monotonic()
+    _, tasks, _, code = run(cluster, ansible_playbook(strategy, namespace, strategy.playbook, release_version=version))
+    assert code == 0, f"the uninterrupted release of {version} failed"
+    return tasks, time.monotonic() - started
+
+
+def end_violations(strategy, api_client, namespace, version, phase, serving):
+    """What is inconsistent once a recovery has run: the record, the lock, where traffic goes."""
+    found = traffic_violations(strategy, api_client, namespace)
+    current = record(api_client, namespace)
+    if (current.get("version"), current.get("phase")) != (version, phase):
+        found.append(f"record says {current.get('version')} {current.get('phase')}, not {version} {phase}")
+    if leases(api_client, namespace):
+        found.append(f"lock left behind: {leases(api_client, namespace)}")
+    actual = strategy.serving_version(api_client, namespace)
+    if actual != serving:
+        found.append(f"traffic on {actual or 'two versions'}, not wholly on {serving}")
+    return found
+
+
+def kill_trials(strategy, cluster, api_client, namespace):
+    rng = random.Random(f"{SEED}-{strategy.name}")
+    print(f"\n{strategy.name}: PD_KILL_SEED={SEED}, {KILLS} kills")
+    started = time.monotonic()
+    settle(cluster, strategy, namespace, "2.0.0")
+    tasks, seconds = settle(cluster, strategy, namespace, "2.0.1")
+    print(f"{strategy.name}: an uninterrupted release starts {tasks} tasks in {seconds:.0f} s")
+    stable, kills, releases = "2.0.1", 0, 0
+    phases, recoveries, violations = collections.Counter(), collections.Counter(), []
+
+    while kills < KILLS:
+        releases += 1
+        version = f"2.1.{releases}"
+        release = ansible_playbook(strategy, namespace, strategy.playbook, release_version=version)
+        chained = 0
+        while True:
+            kill_after, delay = rng.randint(1, tasks - 1), rng.uniform(*KILL_DELAY)
+            killed, _, task, code = run(cluster, release, kill_after, delay)
+            if not killed:  # it ended before the kill point: the run itself is the recovery
+                recoveries["finished before its kill point"] += 1
+                outcome = ("promoted", version, code)
+                break
+            kills += 1
+            current = record(api_client, namespace)
+            ours = current.get("version") == version
+            phase = f"{current.get('phase')} at {current.get('step')}" if ours else "before the record"
+            phases[phase] += 1
+            print(f"kill {kills}: {version} after task {kill_after} [{task}] +{delay:.1f}s; record: {phase}")
+            violations += [f"kill {kills} ({version}, {phase}): {v}"
+                           for v in traffic_violations(strategy, api_client, namespace)]
+            abortable = ours and current.get("phase") in ("progressing", "paused")
+            recovery = rng.choice(["re-run", "abort"]) if abortable else "re-run"
+            if recovery == "re-run" and chained < 2 and kills < KILLS and rng.random() < KILL_RERUN_CHANCE:
+                chained += 1
+                recoveries["re-run, itself killed"] += 1
+                print("  recovery: a re-run, which is itself a kill target")
+                continue
+            recoveries[recovery] += 1
+            if recovery == "abort":
+                code = run(cluster, ansible_playbook(strategy, namespace, "abort.yml"))[3]
+                outcome = ("aborted", stable, code)
+            else:
+                code = run(cluster, release)[3]
+                outcome = ("promoted", version, code)
+            print(f"  recovery: {recovery}, exit {code}")
+            break
+        phase, serving, code = outcome
+        if code != 0:
+            violations.append(f"{version}: the recovery ({phase}) failed with exit code {code}")
+        violations += [f"{version} after recovery: {v}"
+                       for v in end_violations(strategy, api_client, namespace, version, phase, serving)]
+        stable = serving
+
+    summary = (f"{strategy.name}: {kills} kills over {releases} releases in {time.monotonic() - started:.0f} s; "
+               f"record when killed: {dict(phases)}; recoveries: {dict(recoveries)}; "
+               f"violations: {len(violations)}")
+    print(summary)
+    for violation in violations:
+        print("VIOLATION", violation)
+    assert not violations, summary + "\n" + "\n".join(violations)
+
+
+def test_killed_blue_green_releases_end_consistently(api_client, cluster, namespace):
+    kill_trials(BlueGreen, cluster, api_client, namespace)
+
+
+def test_killed_canary_releases_end_consistently(api_client, cluster, namespace):
+    kill_trials(Canary, cluster, api_client, namespace)
