@@ -10,10 +10,14 @@ import uuid
 from pathlib import Path
 
 import ansible_runner
+import pytest
 import yaml
 from kubernetes import client
 
 from conftest import REPO
+
+# Each test chains several jobs; on a loaded machine that outlasts the default timeout.
+pytestmark = pytest.mark.timeout(1800)
 
 APP = "modelcard-generator"
 # Gates measure once after 6 s (two scrapes fill the 10 s window) and nothing waits after promotion.
@@ -49,38 +53,99 @@ def published(runner):
     return stats[0]["event_data"].get("artifact_data", {})
 
 
-def assert_successful(runner, artifacts):
+def tasks(runner, event, role=None):
+    """The names of the tasks that sent this event (AWX's job event list), within a role if one is named."""
+    return {item["event_data"]["task"] for item in runner.events
+            if item["event"] == event and (role is None or item["event_data"].get("role") == role)}
+
+
+def assert_successful(runner, artifacts, *ok_tasks, role=None):
+    """The job ended successful with its events and artifacts stored, these tasks ran ok and none failed."""
     assert (runner.status, runner.rc) == ("successful", 0), runner.stdout.read()
     assert list((artifacts / "job_events").glob("*.json"))
     assert (artifacts / "stdout").read_text()
     assert (artifacts / "status").read_text() == "successful"
     assert (artifacts / "rc").read_text() == "0"
+    assert not tasks(runner, "runner_on_failed")
+    assert set(ok_tasks) <= tasks(runner, "runner_on_ok", role), tasks(runner, "runner_on_ok", role)
 
 
-def test_a_release_runs_as_an_awx_job_and_publishes_its_result(tmp_path, cluster, namespace, api_client):
+def assert_published(runner, strategy, version, phase, serving):
+    """The job's set_stats artifact: the release and the versions its Service sends traffic to."""
+    release = published(runner)["pd_releases"][APP]
+    assert release["release_id"].startswith(f"{APP}-{version}")
+    assert (release["strategy"], release["version"], release["phase"]) == (strategy, version, phase), release
+    assert release["traffic"]["service"] == APP and release["traffic"]["versions"] == serving, release
+    return release
+
+
+def test_a_blue_green_story_runs_as_awx_jobs_each_publishing_its_result(tmp_path, cluster, namespace, api_client):
     runner, artifacts = run_job(tmp_path, cluster, namespace, "provision.yml")
-    assert_successful(runner, artifacts)
+    assert_successful(runner, artifacts, "Provision the namespace")
     assert client.CoreV1Api(api_client).read_namespaced_resource_quota("environment-quota", namespace)
 
     runner, artifacts = run_job(tmp_path, cluster, namespace, "blue_green.yml", release_version="1.0.0")
-    assert_successful(runner, artifacts)
-    role_tasks = {event["event_data"]["task"] for event in runner.events
-                  if event["event"] == "runner_on_ok" and event["event_data"].get("role") == "blue_green"}
-    assert {"Read the active Service", "Take the release lock", "Update the release record"} <= role_tasks
-    release = published(runner)["pd_releases"][APP]
-    assert release["release_id"].startswith(f"{APP}-1.0.0")
-    assert (release["strategy"], release["version"], release["phase"]) == ("blue_green", "1.0.0", "promoted")
-    selector = {"app.kubernetes.io/name": APP, "terragonlabs.io/color": "blue"}
-    assert release["traffic"] == {"service": APP, "selector": selector, "versions": ["1.0.0"]}
+    assert_successful(runner, artifacts, "Read the active Service", "Take the release lock",
+                      "Update the release record", role="blue_green")
+    release = assert_published(runner, "blue_green", "1.0.0", "promoted", ["1.0.0"])
+    assert release["traffic"]["selector"] == {"app.kubernetes.io/name": APP, "terragonlabs.io/color": "blue"}
     # The same events AWX stores, one JSON file each in the artifacts directory.
     stored = [json.loads(path.read_text()) for path in (artifacts / "job_events").glob("*.json")]
     stats = [event for event in stored if event["event"] == "playbook_on_stats"]
     assert stats[0]["event_data"]["artifact_data"] == published(runner)
 
     runner, artifacts = run_job(tmp_path, cluster, namespace, "status.yml")
-    assert_successful(runner, artifacts)
+    assert_successful(runner, artifacts, "Report the release")
     assert published(runner)["pd_releases"][APP] == release
     assert f"release: {release['release_id']}" in (artifacts / "stdout").read_text()
+
+    # The release workflow's first node; the survey answers auto_promote with the string "false".
+    runner, artifacts = run_job(tmp_path, cluster, namespace, "blue_green.yml", release_version="1.1.0",
+                                auto_promote="false")
+    assert_successful(runner, artifacts)
+    assert_published(runner, "blue_green", "1.1.0", "paused", ["1.0.0"])
+
+    runner, artifacts = run_job(tmp_path, cluster, namespace, "promote.yml")
+    assert_successful(runner, artifacts, "Promote the paused blue-green release")
+    assert_published(runner, "blue_green", "1.1.0", "promoted", ["1.1.0"])
+
+    # The survey's optional "Roll back to" left blank: back to the last promoted release before this one.
+    runner, artifacts = run_job(tmp_path, cluster, namespace, "rollback.yml", rollback_to="")
+    assert_successful(runner, artifacts, "Release the earlier version blue-green, without gates",
+                      "Record the release as rolled back")
+    assert_published(runner, "blue_green", "1.0.0", "rolled_back", ["1.0.0"])
+
+    # 1.2.0 is the inventory's failing version; healthy here, so it pauses and is then abandoned.
+    runner, artifacts = run_job(tmp_path, cluster, namespace, "blue_green.yml", release_version="1.2.0",
+                                auto_promote="false", pd_pod_annotations_by_version={})
+    assert_successful(runner, artifacts)
+    assert_published(runner, "blue_green", "1.2.0", "paused", ["1.0.0"])
+
+    runner, artifacts = run_job(tmp_path, cluster, namespace, "abort.yml")
+    assert_successful(runner, artifacts, "Abort the blue-green release, sending traffic back to the old color")
+    assert_published(runner, "blue_green", "1.2.0", "aborted", ["1.0.0"])
+
+
+def test_a_canary_paused_at_its_step_is_promoted_by_the_promote_job(tmp_path, cluster, namespace):
+    steps = [{"set_weight": 50}, {"pause": {}}, {"set_weight": 100}]
+    canary = {"pd_gate_interval": 2, "pd_canary_background_analysis": {}, "pd_canary_steps": steps}
+    runner, artifacts = run_job(tmp_path, cluster, namespace, "canary.yml", release_version="1.0.0", **canary)
+    assert_successful(runner, artifacts, "Release the application")
+    assert_published(runner, "canary", "1.0.0", "promoted", ["1.0.0"])
+
+    runner, artifacts = run_job(tmp_path, cluster, namespace, "canary.yml", release_version="1.1.0", **canary)
+    assert_successful(runner, artifacts)
+    assert_published(runner, "canary", "1.1.0", "paused", ["1.0.0"])
+
+    runner, artifacts = run_job(tmp_path, cluster, namespace, "promote.yml", **canary)
+    assert_successful(runner, artifacts, "Promote the paused canary release")
+    assert_published(runner, "canary", "1.1.0", "promoted", ["1.1.0"])
+
+
+def test_a_rolling_update_runs_as_an_awx_job(tmp_path, cluster, namespace):
+    runner, artifacts = run_job(tmp_path, cluster, namespace, "rolling.yml", release_version="1.0.0")
+    assert_successful(runner, artifacts, "Roll the application")
+    assert_published(runner, "rolling", "1.0.0", "promoted", ["1.0.0"])
 
 
 def test_a_job_without_the_version_fails_at_once_naming_it(tmp_path, cluster, namespace, api_client):
