@@ -3,9 +3,9 @@ that resets open connections and refuses new ones for a few seconds, as a restar
 does. The client's retry policy (kube_client.retry_policy) must carry calls across the gap,
 within its bound, and give up with a clear message past it.
 
-A private cluster restarted for real would be closer still, but on the shared two-core machine a
-second control plane takes minutes to start; the relay gives the same client-side faults
-(connection refused, connection reset) against the real server."""
+The relay makes those faults cheaply and on cue, down to the exact retry bound; a real
+kube-apiserver process killed and started again in the middle of a whole release is in
+test_api_server_process_restart.py."""
 
 import threading
 import time
