@@ -11,10 +11,14 @@ SANITY_DIR := $(shell mktemp -d -u -p $(or $(TMPDIR),/tmp) progressive-delivery-
 SANITY_COLLECTIONS := $(SANITY_DIR)/ansible_collections
 SANITY_ROOT := $(SANITY_COLLECTIONS)/terragonlabs/progressive_delivery
 
-.PHONY: demo test bootstrap cluster-up cluster-down cluster-status sanity lint unit integration
+.PHONY: demo benchmark test bootstrap cluster-up cluster-down cluster-status sanity lint unit integration
 
 demo: bootstrap cluster-up
 	ansible-playbook -i inventories/local playbooks/demo.yml
+
+# What a release costs, each figure next to its baseline: a table, and .cache/benchmark.json (benchmarks/run.py).
+benchmark: bootstrap cluster-up
+	python benchmarks/run.py
 
 test: bootstrap cluster-up sanity lint unit integration
 
