@@ -1,4 +1,4 @@
-"""Interrupted releases: the ansible-playbook process group is SIGKILLed at seeded random points of
+"""Interrupted releases: ansible-playbook and all its processes are SIGKILLed at seeded random points of
 blue-green and canary releases on the real cluster. After each kill, every Service and route that
 sends traffic must send it only to backends with ready endpoints; then a re-run of the same
 playbook (which must end promoted) or playbooks/abort.yml (which must end aborted, traffic on the
@@ -138,9 +138,45 @@ def ansible_playbook(strategy, namespace, playbook, **extra):
             f"playbooks/{playbook}", "-e", json.dumps(variables)]
 
 
+def descendants(pid):
+    """The process ids below pid, read from /proc."""
+    children = collections.defaultdict(list)
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            # The command name, in parentheses, may hold spaces: the fields after it are fixed.
+            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (ValueError, OSError, IndexError):
+            continue
+        children[parent].append(int(entry.name))
+    found, queue = [], [pid]
+    while queue:
+        found += children[queue[-1]]
+        queue = queue[:-1] + children[queue[-1]]
+    return found
+
+
+def kill_tree(pid):
+    """SIGKILLs ansible-playbook and every process below it: its workers call setsid, so killing
+    its process group would leave a task in flight to finish. Stopped first, so none forks anew."""
+    os.kill(pid, signal.SIGSTOP)
+    tree = descendants(pid)
+    for child in tree:
+        try:
+            os.kill(child, signal.SIGSTOP)
+        except ProcessLookupError:
+            pass
+    for target in [pid] + tree + descendants(pid):
+        try:
+            os.kill(target, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
 def run(cluster, command, kill_after=None, delay=0.0):
-    """Runs ansible-playbook; with kill_after, SIGKILLs its process group `delay` seconds after the
-    kill_after-th task starts. Returns (killed, tasks started, last task started, exit code)."""
+    """Runs ansible-playbook; with kill_after, SIGKILLs it and all its processes `delay` seconds
+    after the kill_after-th task starts. Returns (killed, tasks started, last task started, exit code)."""
     process = subprocess.Popen(command, cwd=REPO, env=dict(ansible_env(cluster), PYTHONUNBUFFERED="1"),
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                start_new_session=True)
@@ -153,13 +189,13 @@ def run(cluster, command, kill_after=None, delay=0.0):
                 if tasks == kill_after:
                     time.sleep(delay)
                     if process.poll() is None:
-                        os.killpg(process.pid, signal.SIGKILL)  # workers too: no rescue, no always
+                        kill_tree(process.pid)
                         process.wait()
                         return True, tasks, last, -signal.SIGKILL
         return False, tasks, last, process.wait()
     finally:
         if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
+            kill_tree(process.pid)
             process.wait()
         process.stdout.close()
         if process.returncode not in (0, -signal.SIGKILL):
@@ -169,7 +205,7 @@ def run(cluster, command, kill_after=None, delay=0.0):
 def settle(cluster, strategy, namespace, version):
     """An uninterrupted release that must succeed; returns (tasks it started, seconds it took)."""
     started = time.monotonic()
-    _, tasks, _, code = run(cluster, ansible_playbook(strategy, namespace, strategy.playbook, release_version=version))
+    tasks, code = run(cluster, ansible_playbook(strategy, namespace, strategy.playbook, release_version=version))[1::2]
     assert code == 0, f"the uninterrupted release of {version} failed"
     return tasks, time.monotonic() - started
 
