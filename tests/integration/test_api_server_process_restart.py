@@ -7,10 +7,11 @@ through the first API server on the same etcd, so the new color rolls out for re
 second one is killed (SIGKILL) and started again. A watcher checks through the first API server
 that the active Service never selects a color without Ready pods.
 
-Ansible's own kubernetes.core.k8s tasks (the workload role's apply, the abort's scale-down) retry
-a refused connection only three times without backoff; the outages here therefore fall in the
-pre-promotion gate, after which only the collection's modules, with kube_client.retry_policy,
-talk to the API server until the release ends."""
+The kubernetes.core.k8s tasks of the roles (applying the new color, scaling a color) retry a
+refused connection only three times without backoff (the kubernetes library's default), so an
+outage there fails the task at once. The outages here therefore begin as the pre-promotion gate
+ends, when the next request comes from one of the collection's modules (release_info recording
+the verdict), whose kube_client.retry_policy is what is under test."""
 
 import json
 import os
@@ -31,9 +32,10 @@ import local_cluster
 from conftest import REPO, ansible_env, wait_for
 from test_blue_green import APP, FAST, record, release, serving
 
-# The retry policy carries a request across about 15.5 s; a kill, this pause and the server's own
-# start-up (about 3 s on the shared machine) stay well inside it.
-SHORT_OUTAGE_SECONDS = 6
+# The retry policy carries a request across about 15.5 s. This pause and the server's start-up
+# (ready after 3 s on a quiet machine, 20 s on a loaded one, though it accepts connections some
+# seconds sooner) stay inside it, and still outlast the first few retries.
+SHORT_OUTAGE_SECONDS = 3
 
 
 class SecondApiServer:
