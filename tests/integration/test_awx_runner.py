@@ -127,7 +127,7 @@ def test_a_blue_green_story_runs_as_awx_jobs_each_publishing_its_result(tmp_path
 
 
 def test_a_canary_paused_at_its_step_is_promoted_by_the_promote_job(tmp_path, cluster, namespace):
-    steps = [{"set_weight": 50}, {"pause": {}}, {"set_weight": 100}]
+    steps = [{"set_weight": 50}, {"pause": {}}]
     canary = {"pd_gate_interval": 2, "pd_canary_background_analysis": {}, "pd_canary_steps": steps}
     runner, artifacts = run_job(tmp_path, cluster, namespace, "canary.yml", release_version="1.0.0", **canary)
     assert_successful(runner, artifacts, "Release the application")
