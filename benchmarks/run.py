@@ -183,7 +183,7 @@ PER_TASK = [
 
 def per_task(cluster, runs, rounds):
     times = {}
-    for _ in range(runs):
+    for _run in range(runs):
         namespace = cluster.namespace()
         try:
             two_versions(cluster.api, namespace)
@@ -197,8 +197,8 @@ def per_task(cluster, runs, rounds):
             with tempfile.TemporaryDirectory() as scratch:
                 path = Path(scratch) / "per_task.yml"
                 path.write_text(json.dumps(per_task_playbook(namespace, cluster.info["prometheus_url"], rounds)))
-                _, report = cluster.playbook(["-i", "localhost,", "-e", "ansible_python_interpreter=%s" % sys.executable,
-                                              "-c", "local", str(path)])
+                report = cluster.playbook(["-i", "localhost,", "-e", "ansible_python_interpreter=%s" % sys.executable,
+                                           "-c", "local", str(path)])[1]
         finally:
             cluster.delete(namespace)
         for task in tasks_of(report):
@@ -285,7 +285,7 @@ def slowest_tasks(report, count=5):
 
 def whole_release(cluster, playbook, extra, runs, rollout_floor):
     walls, overheads, waits, slowest = [], [], [], []
-    for _ in range(runs):
+    for _run in range(runs):
         namespace = cluster.namespace()
         try:
             release(cluster, playbook, namespace, "1.0.0", extra)  # the first release: nothing to compare yet
@@ -379,7 +379,7 @@ def fleet(cluster, sizes):
                 inventory = fleet_inventory(Path(scratch), size)
                 release(cluster, "blue_green.yml", namespace, "1.0.0", extra, inventory, env)
                 sampler = MemorySampler()
-                wall, _ = release(cluster, "blue_green.yml", namespace, "1.1.0", extra, inventory, env, sampler)
+                wall = release(cluster, "blue_green.yml", namespace, "1.1.0", extra, inventory, env, sampler)[0]
         finally:
             cluster.delete(namespace)
         rows.append({"applications": size, "wall_seconds": wall, "seconds_per_application": wall / size,
@@ -489,16 +489,16 @@ def table(results):
     lines.append("metric_gate evaluator: %.2f ms per measurement beyond a %.2f ms Prometheus round trip "
                  "(goal %s) %s" % (evaluator["ms_per_measurement"], evaluator["round_trip_ms"], evaluator["goal"],
                                    verdict(evaluator["pass"])))
-    lines += ["", "%-12s %-8s %-9s %-8s %-8s %-9s %s" % ("release", "wall", "overhead", "gates", "pauses", "rollouts",
-                                                           "tasks")]
+    lines += ["", "%-12s %-8s %-9s %-8s %-8s %-9s %s" % (
+        "release", "wall", "overhead", "gates", "pauses", "rollouts", "tasks")]
     for name in ("canary", "blue_green"):
         row = results[name]
         waits = row["waits_seconds"]
         lines.append("%-12s %-8s %-9s %-8s %-8s %-9s %d" % (
             name, fmt(row["wall_seconds"]), fmt(row["overhead_seconds"]), fmt(waits["gates"]),
             fmt(waits["pauses"]), fmt(waits["rollouts"]), row["tasks"]))
-    lines += ["", "%-13s %-9s %-9s %-10s %s" % ("fleet (apps)", "wall", "per app", "peak RSS",
-                                                 "goal: per app falls as the fleet grows")]
+    lines += ["", "%-13s %-9s %-9s %-10s %s" % (
+        "fleet (apps)", "wall", "per app", "peak RSS", "goal: per app falls as the fleet grows")]
     for row in results["fleet"]:
         lines.append("%-13d %-9s %-9s %-10s %s" % (row["applications"], fmt(row["wall_seconds"]),
                                                    fmt(row["seconds_per_application"]),
