@@ -14,8 +14,8 @@ from objects import rolled_out
 
 APP = "modelcard-generator"
 # Gates measure once after 6 s (two scrapes fill the 10 s window) and nothing waits after promotion.
-# A killed or refused run waits out a 20 s lock rather than the inventory's 30 s.
-FAST = {"pd_gate_count": 1, "pd_gate_initial_delay": 6, "pd_scale_down_delay_seconds": 0, "pd_blue_green_lock_ttl": 20}
+# A 60 s lock, so that on a loaded machine a live run's lock never lapses between two renewals.
+FAST = {"pd_gate_count": 1, "pd_gate_initial_delay": 6, "pd_scale_down_delay_seconds": 0, "pd_blue_green_lock_ttl": 60}
 BAD = {"simulator.terragonlabs.io/error-rate": "0.5"}
 
 
