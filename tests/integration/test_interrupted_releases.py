@@ -9,6 +9,7 @@ PD_KILL_TRIALS is the number of kills per strategy."""
 
 import collections
 import json
+import operator
 import os
 import random
 import signal
@@ -241,7 +242,7 @@ def kill_trials(strategy, cluster, api_client, namespace):
         chained = 0
         while True:
             kill_after, delay = rng.randint(1, tasks - 1), rng.uniform(*KILL_DELAY)
-            killed, task, code = (run(cluster, release, kill_after, delay)[i] for i in (0, 2, 3))
+            killed, task, code = operator.itemgetter(0, 2, 3)(run(cluster, release, kill_after, delay))
             if not killed:  # it ended before the kill point: the run itself is the recovery
                 recoveries["finished before its kill point"] += 1
                 outcome = ("promoted", version, code)
