@@ -62,6 +62,8 @@ CANARY_STEPS = [{"set_weight": 25}, {"analysis": {"templates": ["app_success_rat
                 {"set_weight": 75}, {"analysis": {"templates": ["app_success_rate"]}},
                 {"set_weight": 100}]
 GOAL_RATIO_TO_PING = 1.5
+# Per-task figures are always measured: the release overheads are computed against them.
+PARTS = ("tasks", "releases", "fleet", "safety")
 
 
 # ---------------------------------------------------------------------------------------------- cluster
@@ -492,20 +494,22 @@ def table(results):
     lines += ["", "%-12s %-8s %-9s %-8s %-8s %-9s %s" % (
         "release", "wall", "overhead", "gates", "pauses", "rollouts", "tasks")]
     for name in ("canary", "blue_green"):
-        row = results[name]
+        row = results.get(name)
+        if row is None:
+            continue
         waits = row["waits_seconds"]
         lines.append("%-12s %-8s %-9s %-8s %-8s %-9s %d" % (
             name, fmt(row["wall_seconds"]), fmt(row["overhead_seconds"]), fmt(waits["gates"]),
             fmt(waits["pauses"]), fmt(waits["rollouts"]), row["tasks"]))
     lines += ["", "%-13s %-9s %-9s %-10s %s" % (
         "fleet (apps)", "wall", "per app", "peak RSS", "goal: per app falls as the fleet grows")]
-    for row in results["fleet"]:
+    for row in results.get("fleet", []):
         lines.append("%-13d %-9s %-9s %-10s %s" % (row["applications"], fmt(row["wall_seconds"]),
                                                    fmt(row["seconds_per_application"]),
                                                    "%.0f MiB" % row["peak_rss_mib"], verdict(row["pass"])))
     lines += ["", "%-15s %-8s %-10s %-14s %-16s %-12s %s" % (
         "time to safety", "span", "goal", "inject->error", "error->scraped", "scraped->0%", "")]
-    for row in results["time_to_safety"]:
+    for row in results.get("time_to_safety", []):
         lines.append("%-15s %-8s %-10s %-14s %-16s %-12s %s" % (
             "interval %ds" % row["interval_seconds"], fmt(row["seconds"]), "<= %s" % fmt(row["goal_seconds"]),
             fmt(row["injected_to_first_error_seconds"]), fmt(row["first_error_to_prometheus_seconds"]),
@@ -520,7 +524,13 @@ def main():
     parser.add_argument("--runs", type=int, default=3, help="runs of each measurement (medians are reported)")
     parser.add_argument("--quick", action="store_true", help="one run each and fleets of 1 and 3 (a smoke test)")
     parser.add_argument("--json", default=str(REPO / ".cache" / "benchmark.json"), help="where to write the results")
+    parser.add_argument("--parts", default=",".join(PARTS),
+                        help="comma-separated parts to measure (default: all of %s)" % ", ".join(PARTS))
     args = parser.parse_args()
+    parts = args.parts.split(",")
+    unknown = sorted(set(parts) - set(PARTS))
+    if unknown:
+        parser.error("--parts: unknown %s; choose from %s" % (", ".join(unknown), ", ".join(PARTS)))
     runs = 1 if args.quick else args.runs
     rounds = 1 if args.quick else 3  # tasks of each kind per playbook run
     cluster = Cluster()
@@ -529,12 +539,15 @@ def main():
     results = {"runs": runs, "quick": args.quick, "load": "%s (1, 5, 15 min) on %d cores" % (load, os.cpu_count())}
     results["per_task"] = per_task(cluster, runs, rounds)
     results["evaluator"] = evaluator_overhead(cluster.info["prometheus_url"], 20 if args.quick else 200)
-    floor = next(row["seconds"] for row in results["per_task"] if row["task"] == "rollout_status")
-    results["canary"] = whole_release(cluster, "canary.yml", {"pd_canary_router": "gateway_api",
-                                                              "pd_canary_steps": CANARY_STEPS}, runs, floor)
-    results["blue_green"] = whole_release(cluster, "blue_green.yml", {}, runs, floor)
-    results["fleet"] = fleet(cluster, (1, 3) if args.quick else (1, 10, 50))
-    results["time_to_safety"] = [time_to_safety(cluster, interval) for interval in (1, 5)]
+    if "releases" in parts:
+        floor = next(row["seconds"] for row in results["per_task"] if row["task"] == "rollout_status")
+        results["canary"] = whole_release(cluster, "canary.yml", {"pd_canary_router": "gateway_api",
+                                                                  "pd_canary_steps": CANARY_STEPS}, runs, floor)
+        results["blue_green"] = whole_release(cluster, "blue_green.yml", {}, runs, floor)
+    if "fleet" in parts:
+        results["fleet"] = fleet(cluster, (1, 3) if args.quick else (1, 10, 50))
+    if "safety" in parts:
+        results["time_to_safety"] = [time_to_safety(cluster, interval) for interval in (1, 5)]
     print(table(results))
     Path(args.json).write_text(json.dumps(results, indent=2) + "\n")
     print("\nwritten to %s" % args.json)
