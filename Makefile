@@ -60,4 +60,4 @@ unit: bootstrap
 
 integration: cluster-up
 	@# Three workers: most of a test's time is spent waiting on the cluster, not on the two cores.
-	pytest tests/integration -n 3 --dist loadgroup
+	pytest tests/integration -n 3 --dist loadgroup --durations=30
