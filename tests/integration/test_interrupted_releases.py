@@ -4,7 +4,8 @@ sends traffic must send it only to backends with ready endpoints; then a re-run 
 playbook (which must end promoted) or playbooks/abort.yml (which must end aborted, traffic on the
 old version) must bring the release to a consistent end: the record saying which, the lock gone.
 
-PD_KILL_SEED picks the kill points and recoveries (printed, so a failing series can be replayed);
+PD_KILL_SEED picks the kill points and recoveries (printed, so a failing series can be replayed: the
+draws are the same for the same seed; where a kill lands depends on the machine's speed too);
 PD_KILL_TRIALS is the number of kills per strategy."""
 
 import collections
@@ -241,7 +242,10 @@ def kill_trials(strategy, cluster, api_client, namespace):
         release = ansible_playbook(strategy, namespace, strategy.playbook, release_version=version)
         chained = 0
         while True:
+            # Every trial draws the same numbers in the same order, whatever the trials before it met,
+            # so a seed replays the same kill points and choices.
             kill_after, delay = rng.randint(1, tasks - 1), rng.uniform(*KILL_DELAY)
+            prefers_abort, chain_draw = rng.random() < 0.5, rng.random()
             killed, task, code = operator.itemgetter(0, 2, 3)(run(cluster, release, kill_after, delay))
             if not killed:  # it ended before the kill point: the run itself is the recovery
                 recoveries["finished before its kill point"] += 1
@@ -256,8 +260,8 @@ def kill_trials(strategy, cluster, api_client, namespace):
             violations += [f"kill {kills} ({version}, {phase}): {v}"
                            for v in traffic_violations(strategy, api_client, namespace)]
             abortable = ours and current.get("phase") in ("progressing", "paused")
-            recovery = rng.choice(["re-run", "abort"]) if abortable else "re-run"
-            if recovery == "re-run" and chained < 2 and kills < KILLS and rng.random() < KILL_RERUN_CHANCE:
+            recovery = "abort" if abortable and prefers_abort else "re-run"
+            if recovery == "re-run" and chained < 2 and kills < KILLS and chain_draw < KILL_RERUN_CHANCE:
                 chained += 1
                 recoveries["re-run, itself killed"] += 1
                 print("  recovery: a re-run, which is itself a kill target")
