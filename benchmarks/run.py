@@ -97,9 +97,12 @@ class Cluster:
         started = time.monotonic()
         process = subprocess.Popen([str(BIN / "ansible-playbook")] + args, cwd=REPO, env=env or self.env(),
                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        if sampler:
-            sampler.watch(process.pid)
-        stdout, stderr = process.communicate()
+        try:
+            if sampler:
+                sampler.watch(process.pid)
+            stdout, stderr = process.communicate()
+        finally:
+            stop(process)
         elapsed = time.monotonic() - started
         if sampler:
             sampler.stop()
@@ -107,6 +110,13 @@ class Cluster:
         if process.returncode != 0:
             raise SystemExit("ansible-playbook %s failed:\n%s\n%s" % (" ".join(args), stdout[-4000:], stderr[-3000:]))
         return elapsed, json.loads(stdout)
+
+
+def stop(process):
+    """Kills a playbook the benchmark no longer waits for (an error or SIGTERM), so none outlives it."""
+    if process.poll() is None:
+        process.kill()
+        process.wait()
 
 
 def progress(message):
@@ -143,7 +153,8 @@ def median(values):
 def per_task_playbook(namespace, prometheus, rounds):
     """Rounds of interleaved tasks, so every kind meets the same machine load."""
     common = {"app": "undo", "namespace": namespace}
-    tasks = []
+    # The first task of a play pays one-time costs (loading plugins, the connection): not a ping's.
+    tasks = [{"name": "warm-up", "ansible.builtin.ping": {}}]
     for index in range(rounds):
         weight = 10 + 10 * (index % 2)  # alternates, so every switch is a real change
         route = http_route("web", "web")
@@ -299,7 +310,8 @@ def whole_release(cluster, playbook, extra, runs, rollout_floor):
         waits.append(wait)
         slowest.append(slowest_tasks(report))
         overheads.append(wall - sum(wait.values()))
-    index = walls.index(median(walls)) if len(walls) % 2 else 0
+    # The waits and slowest tasks shown are those of the run nearest the median wall time.
+    index = min(range(len(walls)), key=lambda run: abs(walls[run] - median(walls)))
     return {"wall_seconds": median(walls), "overhead_seconds": median(overheads),
             "waits_seconds": waits[index], "slowest_tasks": slowest[index], "tasks": len(tasks_of(report)), "samples": runs}
 
@@ -429,7 +441,7 @@ def time_to_safety(cluster, interval):
                          pd_canary_steps=[{"set_weight": 20}, {"pause": {"duration": 600}}], **extra)
         process = subprocess.Popen([str(BIN / "ansible-playbook"), "-i", "inventories/local", "playbooks/canary.yml",
                                     "-e", json.dumps(variables)], cwd=REPO, env=cluster.env(),
-                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             wait_for(lambda: _route_exists(cluster, namespace) and canary_weight(cluster, namespace) == 20,
                      300, "the canary at 20%")
@@ -447,8 +459,10 @@ def time_to_safety(cluster, interval):
             scraped = time.monotonic()
             wait_for(lambda: canary_weight(cluster, namespace) == 0, 120, "the canary's weight back to 0")
             safe = time.monotonic()
-        finally:
+            # The abort ends the playbook (failed, as a gate failure does); give it time to record it.
             process.wait(timeout=300)
+        finally:
+            stop(process)
     finally:
         cluster.delete(namespace)
     span = safe - first_error
