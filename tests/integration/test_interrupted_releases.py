@@ -114,6 +114,10 @@ def leases(api_client, namespace):
     return [lease.metadata.name for lease in client.CoordinationV1Api(api_client).list_namespaced_lease(namespace).items]
 
 
+def services(api_client, namespace):
+    return [service.metadata.name for service in client.CoreV1Api(api_client).list_namespaced_service(namespace).items]
+
+
 def ready_endpoints(api_client, namespace, service):
     slices = client.DiscoveryV1Api(api_client).list_namespaced_endpoint_slice(
         namespace, label_selector=f"kubernetes.io/service-name={service}").items
@@ -297,3 +301,32 @@ def test_killed_blue_green_releases_end_consistently(api_client, cluster, namesp
 
 def test_killed_canary_releases_end_consistently(api_client, cluster, namespace):
     kill_trials(Canary, cluster, api_client, namespace)
+
+
+def test_a_first_blue_green_release_killed_once_its_service_exists_is_finished_by_a_rerun(
+        api_client, cluster, namespace):
+    """The first release creates the active Service before its color is rolled out; killed there, the
+    Service already shows the version, yet a re-run must finish the release, not call it released."""
+    never_ready = {"3.0.0": {"simulator.terragonlabs.io/ready": "false"}}
+    # Pods that never become Ready hold the killed run in its rollout wait, after the Service exists.
+    process = subprocess.Popen(
+        ansible_playbook(BlueGreen, namespace, BlueGreen.playbook, release_version="3.0.0",
+                         pd_pod_annotations_by_version=never_ready),
+        cwd=REPO, env=ansible_env(cluster), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True)
+    try:
+        deadline = time.monotonic() + 300
+        while not (APP in services(api_client, namespace) and leases(api_client, namespace)):
+            assert process.poll() is None and time.monotonic() < deadline, "the release never created its Service"
+            time.sleep(0.5)
+    finally:
+        if process.poll() is None:
+            kill_tree(process.pid)
+        process.wait()
+    assert (record(api_client, namespace).get("version"), record(api_client, namespace).get("phase")) == (
+        "3.0.0", "progressing")
+
+    code = run(cluster, ansible_playbook(BlueGreen, namespace, BlueGreen.playbook, release_version="3.0.0"))[3]
+
+    assert code == 0
+    assert end_violations(BlueGreen, api_client, namespace, "3.0.0", "promoted", "3.0.0") == []
