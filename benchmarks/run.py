@@ -505,24 +505,25 @@ def table(results):
     lines.append("metric_gate evaluator: %.2f ms per measurement beyond a %.2f ms Prometheus round trip "
                  "(goal %s) %s" % (evaluator["ms_per_measurement"], evaluator["round_trip_ms"], evaluator["goal"],
                                    verdict(evaluator["pass"])))
-    lines += ["", "%-12s %-8s %-9s %-8s %-8s %-9s %s" % (
-        "release", "wall", "overhead", "gates", "pauses", "rollouts", "tasks")]
-    for name in ("canary", "blue_green"):
-        row = results.get(name)
-        if row is None:
-            continue
+    releases = [(name, results[name]) for name in ("canary", "blue_green") if name in results]
+    if releases:
+        lines += ["", "%-12s %-8s %-9s %-8s %-8s %-9s %s" % (
+            "release", "wall", "overhead", "gates", "pauses", "rollouts", "tasks")]
+    for name, row in releases:
         waits = row["waits_seconds"]
         lines.append("%-12s %-8s %-9s %-8s %-8s %-9s %d" % (
             name, fmt(row["wall_seconds"]), fmt(row["overhead_seconds"]), fmt(waits["gates"]),
             fmt(waits["pauses"]), fmt(waits["rollouts"]), row["tasks"]))
-    lines += ["", "%-13s %-9s %-9s %-10s %s" % (
-        "fleet (apps)", "wall", "per app", "peak RSS", "goal: per app falls as the fleet grows")]
+    if "fleet" in results:
+        lines += ["", "%-13s %-9s %-9s %-10s %s" % (
+            "fleet (apps)", "wall", "per app", "peak RSS", "goal: per app falls as the fleet grows")]
     for row in results.get("fleet", []):
         lines.append("%-13d %-9s %-9s %-10s %s" % (row["applications"], fmt(row["wall_seconds"]),
                                                    fmt(row["seconds_per_application"]),
                                                    "%.0f MiB" % row["peak_rss_mib"], verdict(row["pass"])))
-    lines += ["", "%-15s %-8s %-10s %-14s %-16s %-12s %s" % (
-        "time to safety", "span", "goal", "inject->error", "error->scraped", "scraped->0%", "")]
+    if "time_to_safety" in results:
+        lines += ["", "%-15s %-8s %-10s %-14s %-16s %-12s %s" % (
+            "time to safety", "span", "goal", "inject->error", "error->scraped", "scraped->0%", "")]
     for row in results.get("time_to_safety", []):
         lines.append("%-15s %-8s %-10s %-14s %-16s %-12s %s" % (
             "interval %ds" % row["interval_seconds"], fmt(row["seconds"]), "<= %s" % fmt(row["goal_seconds"]),
