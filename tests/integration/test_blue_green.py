@@ -12,6 +12,10 @@ from kubernetes.client.rest import ApiException
 from conftest import REPO, ansible_env, prometheus_query, run_playbook, wait_for
 from objects import rolled_out
 
+# Each test runs several releases; on a machine busy with the rest of the suite that outlasts the
+# default timeout.
+pytestmark = pytest.mark.timeout(1500)
+
 APP = "modelcard-generator"
 # Gates measure once after 6 s (two scrapes fill the 10 s window) and nothing waits after promotion.
 # A 60 s lock, so that on a loaded machine a live run's lock never lapses between two renewals.
