@@ -32,7 +32,6 @@ from conftest import REPO, ansible_env, wait_for
 from test_blue_green import APP, FAST, record, release, serving
 
 
-
 class SecondApiServer:
     """A kube-apiserver process beside the cluster's own, which the test may kill and start again."""
 
@@ -182,8 +181,8 @@ AFTER_THE_GATE = "Record the verdict of the gate pre-promotion"
 
 
 @pytest.mark.timeout(1500)  # two blue-green releases on a shared machine
-def test_a_release_through_a_real_api_server_restart_is_promoted_or_cleanly_aborted(api_client, cluster, namespace,
-                                                                                   second_api_server):
+def test_a_release_through_a_real_api_server_restart_is_promoted_or_cleanly_aborted(
+        api_client, cluster, namespace, second_api_server):
     server, kubeconfig = second_api_server
     release(cluster, namespace, "1.0.0")
     with TrafficWatcher(api_client, namespace) as watcher:
