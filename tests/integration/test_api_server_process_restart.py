@@ -180,9 +180,10 @@ def lease_held(api_client, namespace):
 AFTER_THE_GATE = "Record the verdict of the gate pre-promotion"
 
 
-@pytest.mark.timeout(1500)  # two blue-green releases on a shared machine
-def test_a_release_through_a_real_api_server_restart_is_promoted_or_cleanly_aborted(
-        api_client, cluster, namespace, second_api_server):
+def release_through_a_restart(api_client, cluster, namespace, second_api_server, outage):
+    """Releases 1.0.0, then 1.1.0 through the second API server, which is killed as the pre-promotion
+    gate ends and started again once outage(run) returns: (the release's exit code, its output, the
+    traffic watcher, the record)."""
     server, kubeconfig = second_api_server
     release(cluster, namespace, "1.0.0")
     with TrafficWatcher(api_client, namespace) as watcher:
@@ -190,14 +191,22 @@ def test_a_release_through_a_real_api_server_restart_is_promoted_or_cleanly_abor
         try:
             wait_for_output(run, AFTER_THE_GATE, "the pre-promotion gate to end")
             server.kill()
+            outage(run)
             server.start()
             code = run.wait(timeout=600)
         finally:
             stop(run)
     print("the second API server was ready %.1f s after its restart; the release exited %d"
           % (server.ready_after[-1], code))
-    current = record(api_client, namespace)[0]
     assert not lease_held(api_client, namespace)
+    return code, output(run), watcher, record(api_client, namespace)[0]
+
+
+@pytest.mark.timeout(1500)  # two blue-green releases on a shared machine
+def test_a_release_through_a_real_api_server_restart_is_promoted_or_cleanly_aborted(
+        api_client, cluster, namespace, second_api_server):
+    code, _, watcher, current = release_through_a_restart(
+        api_client, cluster, namespace, second_api_server, outage=lambda run: None)
     if code == 0:
         # The retries (about 15.5 s) outlasted the restart: the release went on as if nothing happened.
         assert serving(api_client, namespace) == ("green", "1.1.0", 3)
@@ -213,21 +222,13 @@ def test_a_release_through_a_real_api_server_restart_is_promoted_or_cleanly_abor
 @pytest.mark.timeout(1500)  # two blue-green releases on a shared machine
 def test_an_outage_past_the_retry_bound_aborts_the_release_cleanly(api_client, cluster, namespace,
                                                                    second_api_server):
-    server, kubeconfig = second_api_server
-    release(cluster, namespace, "1.0.0")
-    with TrafficWatcher(api_client, namespace) as watcher:
-        run = start_release(cluster, namespace, "1.1.0", kubeconfig)
-        try:
-            wait_for_output(run, AFTER_THE_GATE, "the pre-promotion gate to end")
-            server.kill()
-            # Down until the task has spent its retries; the rescue then finds the server again.
-            wait_for_output(run, "cannot reach the Kubernetes API server", "the task to give up on the API server")
-            server.start()
-            assert run.wait(timeout=600) != 0, output(run)
-        finally:
-            stop(run)
-    assert_aborted_because_unreachable(api_client, namespace, record(api_client, namespace)[0])
-    assert not lease_held(api_client, namespace)
+    # Down until the task has spent its retries; the rescue then finds the server again.
+    code, printed, watcher, current = release_through_a_restart(
+        api_client, cluster, namespace, second_api_server,
+        outage=lambda run: wait_for_output(run, "cannot reach the Kubernetes API server",
+                                           "the task to give up on the API server"))
+    assert code != 0, printed
+    assert_aborted_because_unreachable(api_client, namespace, current)
     watcher.saw(["blue"])
 
 
