@@ -205,7 +205,7 @@ def release_through_a_restart(api_client, cluster, namespace, second_api_server,
 @pytest.mark.timeout(1500)  # two blue-green releases on a shared machine
 def test_a_release_through_a_real_api_server_restart_is_promoted_or_cleanly_aborted(
         api_client, cluster, namespace, second_api_server):
-    code, _, watcher, current = release_through_a_restart(
+    code, _output, watcher, current = release_through_a_restart(
         api_client, cluster, namespace, second_api_server, outage=lambda run: None)
     if code == 0:
         # The retries (about 15.5 s) outlasted the restart: the release went on as if nothing happened.

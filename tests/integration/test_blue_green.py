@@ -19,7 +19,10 @@ pytestmark = pytest.mark.timeout(1500)
 APP = "modelcard-generator"
 # Gates measure once after 6 s (two scrapes fill the 10 s window) and nothing waits after promotion.
 # A 60 s lock, so that on a loaded machine a live run's lock never lapses between two renewals.
-FAST = {"pd_gate_count": 1, "pd_gate_initial_delay": 6, "pd_scale_down_delay_seconds": 0, "pd_blue_green_lock_ttl": 60}
+# A lock far longer than any gap between a run's renewals, even on a machine busy with the whole
+# suite: a second run waiting for a live run's lock must never find it expired. (The kill trials
+# use a short one: a killed run renews nothing.)
+FAST = {"pd_gate_count": 1, "pd_gate_initial_delay": 6, "pd_scale_down_delay_seconds": 0, "pd_blue_green_lock_ttl": 300}
 BAD = {"simulator.terragonlabs.io/error-rate": "0.5"}
 
 
