@@ -95,6 +95,8 @@ def test_a_failed_post_promotion_gate_sends_traffic_back(api_client, cluster, na
     assert replicas(api_client, namespace, "green") == 0
     current = record(api_client, namespace)[0]
     assert (current["phase"], current["details"]["traffic"]) == ("aborted", "blue")
+    # Recorded after traffic went back, the verdict is still the release's.
+    assert current["gate"]["verdict"] == "Failed" and current["gate"]["message"].startswith("post-promotion: ")
     assert user_requests(cluster, namespace, "1.3.0") > 0  # it did serve, briefly
 
 
