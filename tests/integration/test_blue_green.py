@@ -18,7 +18,6 @@ pytestmark = pytest.mark.timeout(1500)
 
 APP = "modelcard-generator"
 # Gates measure once after 6 s (two scrapes fill the 10 s window) and nothing waits after promotion.
-# A 60 s lock, so that on a loaded machine a live run's lock never lapses between two renewals.
 # A lock far longer than any gap between a run's renewals, even on a machine busy with the whole
 # suite: a second run waiting for a live run's lock must never find it expired. (The kill trials
 # use a short one: a killed run renews nothing.)
