@@ -2,7 +2,8 @@
 
     .venv/bin/python benchmarks/run.py [--runs N] [--quick] [--json PATH]     (or: make benchmark)
 
-Prints one table and writes it as JSON (.cache/benchmark.json unless --json says otherwise):
+Prints one table and writes it as JSON (.cache/benchmark.json unless --json says otherwise), saved after each
+part so that a stopped run keeps what it measured:
 
 - per task: traffic_switch, metric_gate (one measurement), rollout_status on a ready Deployment and the
   release lifecycle modules, each against ansible.builtin.ping (the floor of any module call) and the
@@ -381,8 +382,8 @@ def fleet_inventory(directory, size):
     return str(directory)
 
 
-def fleet(cluster, sizes):
-    rows = []
+def fleet(cluster, sizes, rows, save):
+    """Appends a row to rows, and saves, as each fleet size is measured."""
     env = cluster.env(ANSIBLE_FORKS="10")
     for size in sizes:
         namespace = cluster.namespace()
@@ -396,12 +397,12 @@ def fleet(cluster, sizes):
                 wall = release(cluster, "blue_green.yml", namespace, "1.1.0", extra, inventory, env, sampler)[0]
         finally:
             cluster.delete(namespace)
-        rows.append({"applications": size, "wall_seconds": wall, "seconds_per_application": wall / size,
-                     "peak_rss_mib": sampler.peak / 2 ** 20})
-    for previous, row in zip(rows, rows[1:]):
-        row["pass"] = row["seconds_per_application"] < previous["seconds_per_application"]
-    rows[0]["pass"] = None
-    return rows
+        row = {"applications": size, "wall_seconds": wall, "seconds_per_application": wall / size,
+               "peak_rss_mib": sampler.peak / 2 ** 20, "pass": None}
+        if rows:
+            row["pass"] = row["seconds_per_application"] < rows[-1]["seconds_per_application"]
+        rows.append(row)
+        save()
 
 
 # ------------------------------------------------------------------------------------- time to safety
@@ -552,19 +553,29 @@ def main():
     with open("/proc/loadavg") as handle:
         load = " ".join(handle.read().split()[:3])
     results = {"runs": runs, "quick": args.quick, "load": "%s (1, 5, 15 min) on %d cores" % (load, os.cpu_count())}
+
+    def save():
+        # After every part, so that a stopped run keeps what it has measured.
+        Path(args.json).write_text(json.dumps(results, indent=2) + "\n")
+
     results["per_task"] = per_task(cluster, runs, rounds)
     results["evaluator"] = evaluator_overhead(cluster.info["prometheus_url"], 20 if args.quick else 200)
+    save()
     if "releases" in parts:
         floor = next(row["seconds"] for row in results["per_task"] if row["task"] == "rollout_status")
         results["canary"] = whole_release(cluster, "canary.yml", {"pd_canary_router": "gateway_api",
                                                                   "pd_canary_steps": CANARY_STEPS}, runs, floor)
+        save()
         results["blue_green"] = whole_release(cluster, "blue_green.yml", {}, runs, floor)
+        save()
     if "fleet" in parts:
-        results["fleet"] = fleet(cluster, (1, 3) if args.quick else (1, 10, 50))
+        fleet(cluster, (1, 3) if args.quick else (1, 10, 50), results.setdefault("fleet", []), save)
     if "safety" in parts:
-        results["time_to_safety"] = [time_to_safety(cluster, interval) for interval in (1, 5)]
+        results["time_to_safety"] = []
+        for interval in (1, 5):
+            results["time_to_safety"].append(time_to_safety(cluster, interval))
+            save()
     print(table(results))
-    Path(args.json).write_text(json.dumps(results, indent=2) + "\n")
     print("\nwritten to %s" % args.json)
 
 
