@@ -8,7 +8,9 @@ Connection options are exactly kubernetes.core's (kubeconfig, context, host, api
 validate_certs, ..., and their K8S_AUTH_* environment variables), resolved with kubernetes.core's
 precedence by kube_config, so a playbook's module_defaults work for both collections. The client
 is kube_client's small REST client: no API discovery and no kubernetes library to import, which
-keeps a task's cost near that of a bare module call.
+keeps a task's cost near that of a bare module call. The client and its libraries (urllib3, PyYAML)
+are imported only by a task that talks to the API server, so metric_gate, which never does, does
+not pay for them.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -23,22 +25,6 @@ import traceback
 
 from ansible.module_utils.basic import AnsibleModule, _load_params, missing_required_lib
 from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.naming import name_errors
-
-from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.kube_client import (
-    URLLIB3_IMPORT_ERROR,
-    ApiError,
-    KubeClient,
-)
-from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.kube_config import (
-    YAML_IMPORT_ERROR,
-    KubeConfigError,
-    resolve_connection,
-)
-
-try:
-    import urllib3
-except ImportError:
-    pass  # KubeModule reports the missing library
 
 try:
     from ansible_collections.kubernetes.core.plugins.module_utils.args_common import AUTH_ARG_SPEC
@@ -120,9 +106,6 @@ class KubeModule(object):
         spec.update(argument_spec)
         kwargs.setdefault("supports_check_mode", True)
         self.ansible = AnsibleModule(argument_spec=without_scalar_suboptions(spec, _load_params()), **kwargs)
-        for library, error in (("urllib3", URLLIB3_IMPORT_ERROR), ("PyYAML", YAML_IMPORT_ERROR)):
-            if error:
-                self.ansible.fail_json(msg=missing_required_lib(library), exception=error)
         if KUBERNETES_CORE_IMPORT_ERROR:
             self.ansible.fail_json(msg="the kubernetes.core collection is required",
                                    exception=KUBERNETES_CORE_IMPORT_ERROR)
@@ -131,6 +114,7 @@ class KubeModule(object):
         if errors:
             self.ansible.fail_json(msg="; ".join(errors))
         self._client = None
+        self._client_wanted = False  # once True, errors of the client and its connection are reported as such
 
     @property
     def params(self):
@@ -153,7 +137,14 @@ class KubeModule(object):
     def client(self):
         """One KubeClient per task, connected the way kubernetes.core would connect."""
         if self._client is None:
-            self._client = KubeClient(resolve_connection(self.params))
+            self._client_wanted = True
+            from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils import kube_client, kube_config
+
+            for library, error in (("urllib3", kube_client.URLLIB3_IMPORT_ERROR),
+                                   ("PyYAML", kube_config.YAML_IMPORT_ERROR)):
+                if error:
+                    self.fail(missing_required_lib(library), exception=error)
+            self._client = kube_client.KubeClient(kube_config.resolve_connection(self.params))
         return self._client
 
     def fail(self, msg, **result):
@@ -165,14 +156,29 @@ class KubeModule(object):
             result = main(self)
         except ModuleFailure as failure:
             self.ansible.fail_json(msg=failure.msg, **failure.result)
-        except ApiError as error:
-            self.ansible.fail_json(msg="the Kubernetes API refused a request: %s"
-                                   % api_error_message(error), status=error.status)
-        except KubeConfigError as error:
-            self.ansible.fail_json(msg="cannot load the Kubernetes connection settings: %s" % error)
-        except (urllib3.exceptions.HTTPError, OSError) as error:
-            self.ansible.fail_json(msg="cannot reach the Kubernetes API server: %s" % error)
+        except Exception as error:
+            failure = self._client_wanted and client_failure(error)
+            if not failure:
+                raise
+            self.ansible.fail_json(**failure)
         self.ansible.exit_json(**result)
+
+
+def client_failure(error):
+    """fail_json's arguments for an error of the API client (a refusal, the connection settings or
+    the connection itself), None for any other error."""
+    import urllib3
+
+    from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.kube_client import ApiError
+    from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.kube_config import KubeConfigError
+
+    if isinstance(error, ApiError):
+        return dict(msg="the Kubernetes API refused a request: %s" % api_error_message(error), status=error.status)
+    if isinstance(error, KubeConfigError):
+        return dict(msg="cannot load the Kubernetes connection settings: %s" % error)
+    if isinstance(error, (urllib3.exceptions.HTTPError, OSError)):
+        return dict(msg="cannot reach the Kubernetes API server: %s" % error)
+    return None
 
 
 def update_with_conflict_retry(read, compute, write, attempts=CONFLICT_ATTEMPTS):
@@ -183,6 +189,8 @@ def update_with_conflict_retry(read, compute, write, attempts=CONFLICT_ATTEMPTS)
     the server answers 409 if the object changed since it was read. On 409 the cycle restarts
     from a fresh read. Returns (live_before, written_or_None).
     """
+    from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.kube_client import ApiError
+
     attempt = 0
     while True:
         attempt += 1

@@ -1,12 +1,16 @@
-"""The module base's retry policy and its API error messages."""
+"""The module base: its retry policy, its API error messages and which failures it reports how."""
 
 import json
+import os
 import socket
+import subprocess
+import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import urllib3
+from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils import kube_client
 from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.kube_client import (
@@ -15,7 +19,10 @@ from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.
     retry_policy,
 )
 from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.kube_config import Connection
-from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.kube_module import api_error_message
+from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.kube_module import (
+    KubeModule,
+    api_error_message,
+)
 
 
 def backoffs_until_given_up(policy, method, **failure):
@@ -152,3 +159,48 @@ def test_other_refusals_keep_the_server_message():
     assert api_error_message(forbidden("admission webhook denied the request", status=403)) == \
         "admission webhook denied the request (HTTP 403 Forbidden)"
     assert api_error_message(ApiError(502, "Bad Gateway")) == "HTTP 502 Bad Gateway"
+
+
+def run_module(main, capsys, **params):
+    """The result a KubeModule with main reports, as the JSON it prints."""
+    with patch_module_args(params), pytest.raises(SystemExit):
+        KubeModule(argument_spec={}).run(main)
+    return json.loads(capsys.readouterr().out)
+
+
+def test_a_task_that_reaches_the_api_server_reports_its_connection_errors(capsys):
+    def main(module):
+        module.client  # builds the client, as every call to the API server does
+        raise urllib3.exceptions.MaxRetryError(None, "/api", "Connection refused")
+
+    result = run_module(main, capsys, host="http://127.0.0.1:1", api_key="t0k")
+    assert result["failed"] and result["msg"].startswith("cannot reach the Kubernetes API server: ")
+
+
+def test_connection_settings_that_cannot_be_loaded_are_reported_as_such(capsys):
+    def main(module):
+        return {"changed": False, "client": str(module.client)}
+
+    result = run_module(main, capsys, kubeconfig="/nonexistent/kubeconfig")
+    # (the path itself is masked: kubernetes.core marks kubeconfig no_log, as it may be inline content)
+    assert result["failed"] and result["msg"].startswith(
+        "cannot load the Kubernetes connection settings: no kubeconfig found at ")
+
+
+def test_a_task_that_never_reaches_the_api_server_does_not_blame_it(capsys):
+    def main(module):
+        raise OSError("the probe's own socket failed")
+
+    with pytest.raises(OSError):
+        with patch_module_args({}):
+            KubeModule(argument_spec={}).run(main)
+
+
+def test_a_task_that_never_reaches_the_api_server_does_not_load_its_client():
+    """metric_gate pays for urllib3 and PyYAML only if it talks to the API server, which it never does."""
+    loaded = subprocess.run([sys.executable, "-c", (
+        "import sys\n"
+        "import ansible_collections.terragonlabs.progressive_delivery.plugins.modules.metric_gate\n"
+        "print(sorted(name for name in ('urllib3', 'yaml', 'kubernetes') if name in sys.modules))")],
+        capture_output=True, text=True, check=True, env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))).stdout
+    assert loaded.strip() == "[]"
