@@ -7,11 +7,11 @@ through the first API server on the same etcd, so the new color rolls out for re
 second one is killed (SIGKILL) and started again. A watcher checks through the first API server
 that the active Service never selects a color without Ready pods.
 
-The kubernetes.core.k8s tasks of the roles (applying the new color, scaling a color) retry a
-refused connection only three times without backoff (the kubernetes library's default), so an
-outage there fails the task at once. The outages here therefore begin as the pre-promotion gate
-ends, when the next request comes from one of the collection's modules (release_info recording
-the verdict), whose kube_client.retry_policy is what is under test."""
+Two kinds of task meet the outage. The collection's modules retry with kube_client.retry_policy:
+those outages begin as the pre-promotion gate ends, when the next request comes from release_info
+recording the verdict. The roles' kubernetes.core tasks, whose kubernetes library retries a refused
+connection only three times and at once, are retried by the task itself (until the result is not
+kube_api_unavailable): that outage begins as the promotion scales the new color up."""
 
 import json
 import os
@@ -230,6 +230,37 @@ def test_an_outage_past_the_retry_bound_aborts_the_release_cleanly(api_client, c
     assert code != 0, printed
     assert_aborted_because_unreachable(api_client, namespace, current)
     watcher.saw(["blue"])
+
+
+SCALE_UP = "Scale the new color to full size before it takes traffic"
+
+
+@pytest.mark.timeout(1500)  # two blue-green releases on a shared machine
+def test_a_kubernetes_core_task_rides_out_a_real_api_server_restart(api_client, cluster, namespace,
+                                                                    second_api_server):
+    server, kubeconfig = second_api_server
+    release(cluster, namespace, "1.0.0")
+    with TrafficWatcher(api_client, namespace) as watcher:
+        run = start_release(cluster, namespace, "1.1.0", kubeconfig)
+        try:
+            # The task header prints before its module has loaded the kubernetes library, let alone
+            # sent a request: killed now, the server is gone when the request comes.
+            wait_for_output(run, "blue_green : %s]" % SCALE_UP, "the promotion to scale the new color up")
+            server.kill()
+            wait_for_output(run, "FAILED - RETRYING", "the scaling task to fail and be retried")
+            server.start()
+            code = run.wait(timeout=600)
+        finally:
+            stop(run)
+    retried = [line for line in run.lines if line.startswith("FAILED - RETRYING")]
+    assert code == 0 and retried and SCALE_UP in retried[0], output(run)
+    print("the second API server was ready %.1f s after its restart; %d retries"
+          % (server.ready_after[-1], len(retried)))
+    assert serving(api_client, namespace) == ("green", "1.1.0", 3)
+    current = record(api_client, namespace)[0]
+    assert (current["version"], current["phase"]) == ("1.1.0", "promoted")
+    assert not lease_held(api_client, namespace)
+    watcher.saw(["blue", "green"])
 
 
 def assert_aborted_because_unreachable(api_client, namespace, current):

@@ -1,0 +1,46 @@
+# -*- coding: utf-8 -*-
+# Copyright: Terragon Labs
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Tests on task results: whether a kubernetes.core task failed for a reason worth retrying."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import re
+
+# The same answers kube_client retries: etcd leader changes (500), overload and the server's own
+# Retry-After (429, 503), and a balancer in front of a restarting server (502, 504).
+RETRY_STATUSES = (429, 500, 502, 503, 504)
+# kubernetes.core gives no status for a request that never got an answer, only the text of the
+# urllib3 or ssl error: a refused or reset connection, a timeout, a TLS handshake cut short. (Only
+# urllib3's own timeouts: a wait that timed out is no reason to wait again.)
+UNANSWERED = re.compile(
+    r"Max retries exceeded|Connection refused|Connection reset|Connection aborted|RemoteDisconnected"
+    r"|Failed to establish a new connection|timed out\. \((read|connect) timeout"
+    r"|EOF occurred in violation of protocol"
+    r"|UNEXPECTED_EOF_WHILE_READING")
+# An answered request: kubernetes.core passes on the ApiException's reason, and its message quotes
+# the Status the server sent ("code":503) or the exception's own "(503)" heading.
+ANSWERED_STATUS = re.compile(r'"code"\s*:\s*(\d{3})|^\((\d{3})\)|[\s:]\((\d{3})\)\s*Reason:', re.MULTILINE)
+
+
+def kube_api_unavailable(result):
+    """True for a failed result whose request never got an answer from the API server, or got one
+    of the answers a restarting or overloaded server gives; False for a success or any refusal
+    (RBAC, validation, a conflict, a missing object), which a retry would only repeat."""
+    if not isinstance(result, dict) or not result.get("failed"):
+        return False
+    if result.get("status") in RETRY_STATUSES or result.get("error") in RETRY_STATUSES:
+        return True
+    message = "%s %s" % (result.get("msg", ""), result.get("reason", ""))
+    if UNANSWERED.search(message):
+        return True
+    statuses = [int(code) for match in ANSWERED_STATUS.findall(message) for code in match if code]
+    return bool(statuses) and all(status in RETRY_STATUSES for status in statuses)
+
+
+class TestModule(object):
+    def tests(self):
+        return {"kube_api_unavailable": kube_api_unavailable}
