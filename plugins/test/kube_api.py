@@ -22,8 +22,18 @@ UNANSWERED = re.compile(
     r"|EOF occurred in violation of protocol"
     r"|UNEXPECTED_EOF_WHILE_READING")
 # An answered request: kubernetes.core passes on the ApiException's reason, and its message quotes
-# the Status the server sent ("code":503) or the exception's own "(503)" heading.
+# the Status the server sent ("code":503), the exception's own "(503)" heading, or a balancer's page.
 ANSWERED_STATUS = re.compile(r'"code"\s*:\s*(\d{3})|^\((\d{3})\)|[\s:]\((\d{3})\)\s*Reason:', re.MULTILINE)
+RETRY_REASONS = re.compile(r"Too Many Requests|Internal Server Error|Bad Gateway|Service Unavailable|Gateway Timeout")
+# Failures that no retry mends, though urllib3 words them as "Max retries exceeded" too.
+LASTING = re.compile(r"CERTIFICATE_VERIFY_FAILED|SSLCertVerificationError|NameResolutionError"
+                     r"|Name or service not known|nodename nor servname")
+
+
+def failure_text(result):
+    """Everything a failed result says about its failure; before ansible-core 2.19 the error of a
+    module that crashed is only in module_stderr."""
+    return "\n".join(str(result[key]) for key in ("msg", "reason", "module_stderr", "module_stdout") if result.get(key))
 
 
 def kube_api_unavailable(result):
@@ -34,11 +44,21 @@ def kube_api_unavailable(result):
         return False
     if result.get("status") in RETRY_STATUSES or result.get("error") in RETRY_STATUSES:
         return True
-    message = "%s %s" % (result.get("msg", ""), result.get("reason", ""))
-    if UNANSWERED.search(message):
+    if result.get("exception") and not result.get("msg"):
+        # A module that died of an exception, as kubernetes.core does on a refused connection (its
+        # error handler cannot serialise urllib3's exception): from ansible-core 2.19 until sees no
+        # word of why, only "exception" (the message comes after the task). A crash for another
+        # reason costs the retries' wait, then fails with its own message.
         return True
-    statuses = [int(code) for match in ANSWERED_STATUS.findall(message) for code in match if code]
-    return bool(statuses) and all(status in RETRY_STATUSES for status in statuses)
+    text = failure_text(result)
+    if LASTING.search(text):
+        return False
+    if UNANSWERED.search(text):
+        return True
+    statuses = [int(code) for match in ANSWERED_STATUS.findall(text) for code in match if code]
+    if statuses:
+        return all(status in RETRY_STATUSES for status in statuses)
+    return bool(RETRY_REASONS.search(str(result.get("reason", ""))))
 
 
 class TestModule(object):

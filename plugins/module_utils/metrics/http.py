@@ -29,6 +29,9 @@ from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.
 )
 
 
+USER_AGENT = "terragonlabs.progressive_delivery"
+
+
 def public_url(url):
     """The URL without user:password@, for messages."""
     parts = urlsplit(url)
@@ -57,7 +60,8 @@ class Endpoint(object):
             # user:password@ in the URL: sent as basic auth, as ansible.builtin.uri does
             username, password = unquote(split.username), unquote(split.password or "")
         self.url, self.timeout = public_url(url), timeout
-        self.headers = dict(headers or {})
+        self.headers = {"User-Agent": USER_AGENT}
+        self.headers.update(headers or {})
         for name, value in (headers or {}).items():
             require_rendered("%s.headers.%s" % (path, name), value)
         self.headers.update(secret_headers or {})
@@ -74,7 +78,8 @@ class Endpoint(object):
         endpoint gets one TLS context for all its requests, and a plain http one none at all:
         building a context loads the CA bundle, which costs more than a request."""
         if self._opener is None:
-            if urlsplit(self.url).scheme != "https":
+            if urlsplit(self.url).scheme != "https" and self.validate_certs and not self.ca_path:
+                # the default context, should a redirect lead to https, is the one asked for
                 self._opener = build_opener()
             else:
                 context = ssl.create_default_context(cafile=self.ca_path)
