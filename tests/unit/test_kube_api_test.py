@@ -39,8 +39,11 @@ def status_body(code, reason):
      "module_stderr": "Traceback ...\nurllib3.exceptions.MaxRetryError: HTTPSConnectionPool(host='api', port=6443): "
                       "Max retries exceeded with url: /version (Caused by ProtocolError('Connection aborted.'))"},
     {"failed": True, "msg": "Failed to patch object: b'<html>502 Bad Gateway</html>'", "reason": "Bad Gateway"},
+    {"failed": True, "msg": "Failed to get client due to HTTPSConnectionPool(host='api', port=6443): Max retries "
+                            "exceeded with url: /version (Caused by NameResolutionError(\"Failed to resolve 'api' "
+                            "([Errno -3] Temporary failure in name resolution)\"))"},
 ], ids=["refused", "dropped", "timeout", "tls-eof", "503", "500", "429", "504-heading", "our-module-500",
-        "crashed-2.19", "crashed-2.18", "502-html"])
+        "crashed-2.19", "crashed-2.18", "502-html", "dns-for-now"])
 def test_an_api_server_that_is_away_or_overloaded_is_worth_retrying(result):
     assert kube_api_unavailable(result)
 

@@ -75,7 +75,8 @@ class Endpoint(object):
 
     def opener(self):
         """One opener per endpoint (proxies from the environment, redirects followed). An https
-        endpoint gets one TLS context for all its requests, and a plain http one none at all:
+        endpoint, or one whose TLS options would matter after a redirect to https, gets one TLS
+        context for all its requests; a plain http one with default TLS options gets none:
         building a context loads the CA bundle, which costs more than a request."""
         if self._opener is None:
             if urlsplit(self.url).scheme != "https" and self.validate_certs and not self.ca_path:
