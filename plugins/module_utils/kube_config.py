@@ -231,7 +231,8 @@ def merge_kubeconfig_files(paths):
             continue
         found = True
         with open(path) as stream:
-            config = yaml.safe_load(stream)
+            # libyaml's safe loader, when PyYAML was built with it, reads a kubeconfig ten times faster.
+            config = yaml.load(stream, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
         if not isinstance(config, dict):
             raise KubeConfigError("the kubeconfig %s is empty or not a mapping" % path)
         for section in ("clusters", "contexts", "users"):
