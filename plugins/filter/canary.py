@@ -8,6 +8,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import datetime
 import math
 import re
 
@@ -179,6 +180,27 @@ def canary_chunks(total, largest):
     return [largest] * (total // largest) + ([total % largest] if total % largest else [])
 
 
+def canary_measurement_delay(results, interval, names):
+    """Seconds until the named metrics' next measurement is due: one interval after the latest of
+    their measurements in results (metric_gate results), at once if that has passed, a whole
+    interval if results hold none. A wait or an analysis measures in calls of its own; each waiting
+    a whole interval first would leave a gap of an interval plus the tasks between the calls."""
+    interval, names = float(interval), set(names)
+    latest = None
+    for result in results:
+        for metric in (result or {}).get("metrics") or []:
+            if metric.get("name") not in names:
+                continue
+            for measurement in metric.get("measurements") or []:
+                finished = datetime.datetime.fromisoformat(measurement["finished_at"].replace("Z", "+00:00"))
+                latest = finished if latest is None else max(latest, finished)
+    if latest is None:
+        return interval
+    elapsed = (datetime.datetime.now(datetime.timezone.utc) - latest).total_seconds()
+    return round(min(interval, max(0.0, interval - elapsed)), 3)
+
+
 class FilterModule(object):
     def filters(self):
-        return {"canary_plan": canary_plan, "canary_chunks": canary_chunks}
+        return {"canary_plan": canary_plan, "canary_chunks": canary_chunks,
+                "canary_measurement_delay": canary_measurement_delay}
