@@ -21,6 +21,12 @@ sys.path.insert(0, str(REPO / "tools" / "local_cluster"))
 import local_cluster  # noqa: E402
 
 
+def pytest_collection_modifyitems(items):
+    """Long tests first: pytest-xdist hands out tests in this order, and one started last would
+    keep a single worker busy after the others have finished."""
+    items.sort(key=lambda item: item.get_closest_marker("long") is None)
+
+
 @pytest.fixture(scope="session")
 def cluster():
     try:

@@ -79,6 +79,7 @@ def assert_published(runner, strategy, version, phase, serving):
     return release
 
 
+@pytest.mark.long
 def test_a_blue_green_story_runs_as_awx_jobs_each_publishing_its_result(tmp_path, cluster, namespace, api_client):
     runner, artifacts = run_job(tmp_path, cluster, namespace, "provision.yml")
     assert_successful(runner, artifacts, "Provision the namespace")

@@ -99,6 +99,7 @@ def test_a_failed_post_promotion_gate_sends_traffic_back(api_client, cluster, na
     assert user_requests(cluster, namespace, "1.3.0") > 0  # it did serve, briefly
 
 
+@pytest.mark.long
 def test_manual_promotion_pauses_and_a_later_run_promotes_or_aborts(api_client, cluster, namespace):
     release(cluster, namespace, "1.0.0")
     release(cluster, namespace, "1.1.0", auto_promote=False)
@@ -213,6 +214,7 @@ def test_a_database_migration_runs_to_completion_before_the_new_color_and_a_fail
     assert record(api_client, namespace)[0]["phase"] == "promoted"
 
 
+@pytest.mark.long
 @pytest.mark.timeout(1200)  # three releases
 def test_rollback_to_a_named_blue_green_release_switches_to_it_without_gates(api_client, cluster, namespace):
     for version in ("1.0.0", "1.1.0", "1.2.0"):
