@@ -1,6 +1,6 @@
 """What a release costs on the local cluster, each figure next to its baseline measured in the same run.
 
-    .venv/bin/python benchmarks/run.py [--runs N] [--quick] [--json PATH]     (or: make benchmark)
+    .venv/bin/python benchmarks/run.py [--runs N] [--quick] [--json PATH] [--parts ...] [--fleet-sizes 1,10,50]     (or: make benchmark)
 
 Prints one table and writes it as JSON (.cache/benchmark.json unless --json says otherwise), saved after each
 part so that a stopped run keeps what it measured:
@@ -550,6 +550,8 @@ def main():
     parser.add_argument("--json", default=str(REPO / ".cache" / "benchmark.json"), help="where to write the results")
     parser.add_argument("--parts", default=",".join(PARTS),
                         help="comma-separated parts to measure (default: all of %s)" % ", ".join(PARTS))
+    parser.add_argument("--fleet-sizes", default="1,10,50",
+                        help="comma-separated fleet sizes, each compared with the one before it (default: 1,10,50)")
     args = parser.parse_args()
     parts = args.parts.split(",")
     unknown = sorted(set(parts) - set(PARTS))
@@ -577,7 +579,8 @@ def main():
         results["blue_green"] = whole_release(cluster, "blue_green.yml", {}, runs, floor)
         save()
     if "fleet" in parts:
-        fleet(cluster, (1, 3) if args.quick else (1, 10, 50), results.setdefault("fleet", []), save)
+        sizes = (1, 3) if args.quick else [int(size) for size in args.fleet_sizes.split(",")]
+        fleet(cluster, sizes, results.setdefault("fleet", []), save)
     if "safety" in parts:
         results["time_to_safety"] = []
         for interval in (1, 5):
