@@ -546,7 +546,8 @@ def main():
     signal.signal(signal.SIGTERM, lambda number, frame: sys.exit(128 + number))
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3, help="runs of each measurement (medians are reported)")
-    parser.add_argument("--quick", action="store_true", help="one run each and fleets of 1 and 3 (a smoke test)")
+    parser.add_argument("--quick", action="store_true",
+                        help="one run each and fleets of 1 and 3 (a smoke test; --fleet-sizes is ignored)")
     parser.add_argument("--json", default=str(REPO / ".cache" / "benchmark.json"), help="where to write the results")
     parser.add_argument("--parts", default=",".join(PARTS),
                         help="comma-separated parts to measure (default: all of %s)" % ", ".join(PARTS))
@@ -557,6 +558,13 @@ def main():
     unknown = sorted(set(parts) - set(PARTS))
     if unknown:
         parser.error("--parts: unknown %s; choose from %s" % (", ".join(unknown), ", ".join(PARTS)))
+    try:
+        sizes = (1, 3) if args.quick else [int(size) for size in args.fleet_sizes.split(",")]
+    except ValueError:
+        sizes = []
+    if not sizes or min(sizes) < 1 or sizes != sorted(set(sizes)):
+        parser.error("--fleet-sizes: give growing whole numbers of applications, such as 1,10,50; got %s"
+                     % args.fleet_sizes)
     runs = 1 if args.quick else args.runs
     rounds = 1 if args.quick else 3  # tasks of each kind per playbook run
     cluster = Cluster()
@@ -579,7 +587,6 @@ def main():
         results["blue_green"] = whole_release(cluster, "blue_green.yml", {}, runs, floor)
         save()
     if "fleet" in parts:
-        sizes = (1, 3) if args.quick else [int(size) for size in args.fleet_sizes.split(",")]
         fleet(cluster, sizes, results.setdefault("fleet", []), save)
     if "safety" in parts:
         results["time_to_safety"] = []
