@@ -559,7 +559,7 @@ def main():
     if unknown:
         parser.error("--parts: unknown %s; choose from %s" % (", ".join(unknown), ", ".join(PARTS)))
     try:
-        sizes = (1, 3) if args.quick else [int(size) for size in args.fleet_sizes.split(",")]
+        sizes = [1, 3] if args.quick else [int(size) for size in args.fleet_sizes.split(",")]
     except ValueError:
         sizes = []
     if not sizes or min(sizes) < 1 or sizes != sorted(set(sizes)):
