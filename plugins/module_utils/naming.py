@@ -11,6 +11,7 @@ __metaclass__ = type
 import re
 
 MANAGED_BY = "terragonlabs.progressive_delivery"
+VERSION_LABEL = "app.kubernetes.io/version"
 # The application's name is the value of app.kubernetes.io/name, so a DNS-1123 label.
 _APP_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 _DNS_LABEL = _APP_NAME
@@ -18,9 +19,13 @@ _DNS_SUBDOMAIN = re.compile(r"^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z
 
 
 def check_app_name(module, app):
-    if not _APP_NAME.match(app or ""):
-        module.fail("app must be a DNS-1123 label (lowercase letters, digits and '-', at most 63 "
-                    "characters), got %r" % app)
+    check_label(module, "app", app)
+
+
+def check_label(module, parameter, value):
+    if not _DNS_LABEL.match(value or ""):
+        module.fail("%s must be a DNS-1123 label (lowercase letters, digits and '-', at most 63 "
+                    "characters), got %r" % (parameter, value))
 
 
 def name_errors(params):
@@ -40,3 +45,8 @@ def name_errors(params):
 
 def app_labels(app):
     return {"app.kubernetes.io/name": app, "app.kubernetes.io/managed-by": MANAGED_BY}
+
+
+def label_selector(labels):
+    """A labelSelector query that matches every one of labels."""
+    return ",".join("%s=%s" % item for item in sorted(labels.items()))

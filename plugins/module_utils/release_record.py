@@ -17,7 +17,13 @@ from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.
 from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.kube_module import (
     update_with_conflict_retry,
 )
-from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.naming import app_labels, check_app_name
+from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.naming import (
+    VERSION_LABEL,
+    app_labels,
+    check_app_name,
+    check_label,
+    label_selector,
+)
 
 
 RECORD_SUFFIX = "-release"
@@ -165,9 +171,29 @@ def run_release_record(module):
     return result
 
 
+def read_traffic(module, service, namespace):
+    """The Service and the Deployments its selector matches: what users of the application reach."""
+    try:
+        selector = module.client.get("v1", "services", namespace, service).get("spec", {}).get("selector") or {}
+    except ApiError as error:
+        if error.status == 404:
+            return {"service": "", "selector": {}, "deployments": []}
+        raise
+    selected = module.client.list("apps/v1", "deployments", namespace,
+                                  label_selector=label_selector(selector))["items"] if selector else []
+    deployments = [{"name": deployment["metadata"]["name"],
+                    "version": deployment["metadata"].get("labels", {}).get(VERSION_LABEL, ""),
+                    "replicas": deployment["spec"].get("replicas", 1)} for deployment in selected]
+    return {"service": service, "selector": selector, "deployments": sorted(deployments, key=lambda d: d["name"])}
+
+
 def run_release_info(module):
-    check_app_name(module, module.params["app"])
-    release, history = decode(read_record(module, module.params["app"], module.params["namespace"]))
-    return {"changed": False, "config_map": record_name(module.params["app"]),
-            "namespace": module.params["namespace"], "exists": release is not None,
-            "release": release, "history": history}
+    params = module.params
+    check_app_name(module, params["app"])
+    release, history = decode(read_record(module, params["app"], params["namespace"]))
+    result = {"changed": False, "config_map": record_name(params["app"]), "namespace": params["namespace"],
+              "exists": release is not None, "release": release, "history": history}
+    if params["service"] is not None:
+        check_label(module, "service", params["service"])
+        result["traffic"] = read_traffic(module, params["service"], params["namespace"])
+    return result

@@ -20,9 +20,9 @@ from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.
 from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.kube_module import (
     update_with_conflict_retry,
 )
+from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.naming import label_selector
 from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.workload import (
     check_wait_arguments,
-    label_selector,
     read_workload,
     replace_workload,
     wait_for_rollout,

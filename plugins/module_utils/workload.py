@@ -11,6 +11,7 @@ __metaclass__ = type
 import time
 
 from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.kube_client import ApiError
+from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.naming import label_selector
 from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.rollout import (
     PROGRESS,
     REVISION_ANNOTATION,
@@ -42,10 +43,6 @@ def replace_workload(module, workload):
                                     workload["metadata"]["name"], body, dry_run=module.dry_run)
     written["kind"] = workload["kind"]
     return written
-
-
-def label_selector(labels):
-    return ",".join("%s=%s" % item for item in sorted(labels.items()))
 
 
 def not_ready_pods(module, workload):

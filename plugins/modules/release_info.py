@@ -27,6 +27,13 @@ options:
     description: Namespace of the application.
     type: str
     required: true
+  service:
+    description:
+      - Also read this Service in O(namespace) and the Deployments it sends traffic to (those whose
+        labels match its selector), returned as RV(traffic).
+      - Saves a run that reports where traffic is, or decides what to release next, the separate
+        reads of the Service and its Deployments.
+    type: str
 extends_documentation_fragment:
   - kubernetes.core.k8s_auth_options
 attributes:
@@ -50,6 +57,17 @@ EXAMPLES = r"""
     app: modelcard-generator
     namespace: modelcard
   register: record
+
+- name: Find the release and the version its users reach
+  terragonlabs.progressive_delivery.release_info:
+    app: modelcard-generator
+    namespace: modelcard
+    service: modelcard-generator
+  register: where
+
+- name: Show the versions serving users
+  ansible.builtin.debug:
+    msg: "{{ where.traffic.deployments | selectattr('replicas') | map(attribute='version') | unique | list }}"
 
 - name: Refuse to promote anything but a paused release
   ansible.builtin.assert:
@@ -85,6 +103,28 @@ history:
   returned: always
   type: list
   elements: dict
+traffic:
+  description: The Service O(service) and the Deployments it sends traffic to.
+  returned: when O(service) is given
+  type: dict
+  contains:
+    service:
+      description: The Service's name, or an empty string when it does not exist.
+      type: str
+      sample: modelcard-generator
+    selector:
+      description: The Service's selector (empty when the Service does not exist).
+      type: dict
+      sample: {app.kubernetes.io/name: modelcard-generator, terragonlabs.io/color: blue}
+    deployments:
+      description:
+        - The Deployments whose labels match the selector, sorted by name; none for a Service
+          without a selector.
+        - Each has its C(name), C(version) (its C(app.kubernetes.io/version) label, or an empty
+          string) and C(replicas) (its desired replicas).
+      type: list
+      elements: dict
+      sample: [{name: modelcard-generator-blue, version: 1.4.0, replicas: 3}]
 """
 
 from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.kube_module import KubeModule
@@ -95,6 +135,7 @@ def main():
     KubeModule(argument_spec=dict(
         app=dict(type="str", required=True),
         namespace=dict(type="str", required=True),
+        service=dict(type="str"),
     )).run(run_release_info)
 
 

@@ -6,6 +6,7 @@ from kubernetes import client
 from kubernetes.client.rest import ApiException
 
 from conftest import run_module
+from objects import deployment, service
 
 RECORD = "web-release"
 
@@ -107,3 +108,28 @@ def test_the_record_is_deleted_four_ways(api_client, cluster, namespace):
     assert config_map(api_client, namespace) is None
     for check in (True, False):
         assert run_module(cluster, "release_record", args, check=check)["changed"] is False
+
+
+def test_info_reads_the_deployments_a_service_sends_traffic_to(api_client, cluster, namespace):
+    core, apps = client.CoreV1Api(api_client), client.AppsV1Api(api_client)
+    args = {"app": "web", "namespace": namespace, "service": "web"}
+    assert run_module(cluster, "release_info", args)["traffic"] == {"service": "", "selector": {}, "deployments": []}
+
+    selector = {"app.kubernetes.io/name": "web", "terragonlabs.io/color": "blue"}
+    core.create_namespaced_service(namespace, service("web", selector))
+    for color, version, replicas in (("blue", "1.0", 2), ("green", "1.1", 0)):
+        body = deployment(f"web-{color}", "web", version, replicas=replicas)
+        for labels in (body["metadata"]["labels"], body["spec"]["selector"]["matchLabels"],
+                       body["spec"]["template"]["metadata"]["labels"]):
+            labels["terragonlabs.io/color"] = color
+        apps.create_namespaced_deployment(namespace, body)
+    traffic = run_module(cluster, "release_info", args, check=True)["traffic"]
+    assert traffic == {"service": "web", "selector": selector,
+                       "deployments": [{"name": "web-blue", "version": "1.0", "replicas": 2}]}
+
+    # A Service without a selector sends traffic to no Deployment, not to all of them.
+    core.patch_namespaced_service("web", namespace, [{"op": "remove", "path": "/spec/selector"}])
+    assert run_module(cluster, "release_info", args)["traffic"] == {"service": "web", "selector": {}, "deployments": []}
+
+    refused = run_module(cluster, "release_info", dict(args, service="Web"))
+    assert refused["failed"] and refused["msg"].startswith("service must be a DNS-1123 label"), refused

@@ -22,6 +22,7 @@ from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.
 from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.kube_module import (
     ModuleFailure,
 )
+from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.naming import label_selector
 
 # Names and markers of what this collection adds to a route, so it can find them again.
 MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
@@ -32,10 +33,6 @@ HEADER_ROUTE_NAME = "progressive-delivery-header"
 class Unsupported(ModuleFailure):
     def __init__(self, router, what):
         super(Unsupported, self).__init__("router %s does not support %s" % (router, what))
-
-
-def label_selector(labels):
-    return ",".join("%s=%s" % item for item in sorted(labels.items()))
 
 
 def percentages(raw):
