@@ -4,7 +4,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from kubernetes import client
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools" / "local_cluster"))
 
@@ -46,11 +45,9 @@ def test_http_route_weights_default_to_one_and_header_rules_are_skipped():
 
 
 def ingress(name, service, annotations=None, host="web.example.com"):
-    return client.V1Ingress(
-        metadata=client.V1ObjectMeta(name=name, annotations=annotations or {}),
-        spec=client.V1IngressSpec(rules=[client.V1IngressRule(host=host, http=client.V1HTTPIngressRuleValue(
-            paths=[client.V1HTTPIngressPath(path="/", path_type="Prefix", backend=client.V1IngressBackend(
-                service=client.V1IngressServiceBackend(name=service)))]))]))
+    return {"metadata": {"name": name, "annotations": annotations or {}},
+            "spec": {"rules": [{"host": host, "http": {"paths": [
+                {"path": "/", "pathType": "Prefix", "backend": {"service": {"name": service}}}]}}]}}
 
 
 def test_nginx_canary_ingress_takes_its_weight_from_the_stable_one():
@@ -82,3 +79,33 @@ def test_latency_histogram_is_cumulative_and_centred_on_the_median():
     assert series.buckets[sim.BUCKETS.index(0.05)] == pytest.approx(500)
     assert series.buckets[-1] == pytest.approx(1000)
     assert series.total / series.count == pytest.approx(0.05 * 1.0317, rel=1e-3)
+
+
+def pod(name, app, version, ready=True, deleting=False, annotations=None):
+    metadata = {"namespace": "ns", "name": name, "annotations": annotations or {},
+                "labels": {sim.APP_LABEL: app, "app.kubernetes.io/version": version, "pod-template-hash": "abc"},
+                "ownerReferences": [{"kind": "ReplicaSet", "name": f"{app}-{version}-abc"}]}
+    if deleting:
+        metadata["deletionTimestamp"] = "2026-11-27T00:00:00Z"
+    return {"metadata": metadata, "status": {"phase": "Running", "conditions": [
+        {"type": "Ready", "status": "True" if ready else "False"}]}}
+
+
+def test_a_tick_serves_ready_pods_as_the_api_lists_them():
+    simulator = sim.Simulator(api_client=None)
+    failing = {sim.ANNOTATION_PREFIX + "error-rate": "0.5"}
+    pods = [pod("web-1", "web", "1.0"), pod("web-2", "web", "1.1", annotations=failing),
+            pod("web-3", "web", "1.1", ready=False), pod("web-4", "web", "1.1", deleting=True)]
+    services = [{"metadata": {"namespace": "ns", "name": "web",
+                              "annotations": {sim.ANNOTATION_PREFIX + "requests-per-second": "10"}},
+                 "spec": {"selector": {sim.APP_LABEL: "web"}}}]
+    listed = {"pods": pods, "services": services}
+    simulator.snapshot = lambda: {kind: sim.defaultdict(list, {"ns": listed.get(kind, [])}) for kind in (
+        "pods", "services", "ingresses", "virtualservices", "destinationrules", "httproutes", "routes")}
+    simulator.tick(2.0)
+    requests = dict(simulator.client_requests)
+    assert requests == {("ns", "web", "web", "1.0", "200"): 10.0, ("ns", "web", "web", "1.1", "200"): 5.0,
+                        ("ns", "web", "web", "1.1", "500"): 5.0}
+    assert {key[4] for key in simulator.app_series} == {"web-1", "web-2"}
+    assert simulator.serve_one("ns", "missing")[0] == 404
+    assert simulator.serve_one("ns", "web")[1]["pod"] in {"web-1", "web-2"}
