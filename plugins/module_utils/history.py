@@ -11,6 +11,7 @@ __metaclass__ = type
 
 import copy
 
+from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.naming import VERSION_LABEL
 from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.rollout import REVISION_ANNOTATION
 
 CHANGE_CAUSE_ANNOTATION = "kubernetes.io/change-cause"
@@ -102,17 +103,25 @@ def choose_revision(entries, to_revision):
 
 
 def undone(workload, entry):
-    """The workload with the entry's pod template, or None when it already runs that template.
+    """The workload with the entry's pod template, or None when it already runs that template
+    and says so.
 
-    Only spec.template and the change-cause annotation change: unlike kubectl (which replaces
-    all the annotations with the revision's) and kubernetes.core's k8s_rollback (which drops
-    them), other annotations stay. The change cause becomes the restored revision's, so the
-    next history entry describes what really runs.
+    Only spec.template, the change-cause annotation and the version label change: unlike kubectl
+    (which replaces all the annotations with the revision's) and kubernetes.core's k8s_rollback
+    (which drops them), other annotations stay. The change cause becomes the restored revision's,
+    so the next history entry describes what really runs, and so does the workload's own
+    app.kubernetes.io/version label when it has one and the restored template names a version:
+    whoever reads the workload's version (a later release, a selector) must see what runs.
     """
-    if normalized_template(workload["spec"].get("template")) == entry["template"]:
+    labels = workload["metadata"].get("labels") or {}
+    version = ((entry["template"].get("metadata") or {}).get("labels") or {}).get(VERSION_LABEL)
+    relabel = version is not None and VERSION_LABEL in labels and labels[VERSION_LABEL] != version
+    if normalized_template(workload["spec"].get("template")) == entry["template"] and not relabel:
         return None
     desired = copy.deepcopy(workload)
     desired["spec"]["template"] = copy.deepcopy(entry["template"])
+    if relabel:
+        desired["metadata"]["labels"][VERSION_LABEL] = version
     annotations = desired["metadata"].setdefault("annotations", {})
     if entry["change_cause"]:
         annotations[CHANGE_CAUSE_ANNOTATION] = entry["change_cause"]

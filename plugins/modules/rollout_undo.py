@@ -16,10 +16,15 @@ description:
     C(kubectl rollout undo [--to-revision]) does. A Deployment's history is its ReplicaSets
     (their C(deployment.kubernetes.io/revision) annotation); a StatefulSet's or DaemonSet's is
     its ControllerRevisions.
-  - Only C(spec.template) and the C(kubernetes.io/change-cause) annotation change. Other
-    annotations stay, unlike C(kubectl rollout undo) (which replaces them with the revision's)
-    and M(kubernetes.core.k8s_rollback) (which drops them). The change cause becomes the restored
+  - Only C(spec.template), the C(kubernetes.io/change-cause) annotation and the
+    C(app.kubernetes.io/version) label change. Other annotations stay, unlike
+    C(kubectl rollout undo) (which replaces them with the revision's) and
+    M(kubernetes.core.k8s_rollback) (which drops them). The change cause becomes the restored
     revision's, or is removed when that revision had none.
+  - A workload labelled C(app.kubernetes.io/version) takes the restored template's version label,
+    so that the workload says which version runs; kubectl leaves the old version on it. A workload
+    that runs the restored template but still names another version is relabelled, and counts as
+    changed.
   - A revision that does not exist is an error listing the revisions that do, never a silent
     no-op. Undoing to the revision that already runs changes nothing.
   - As with kubectl, the restored template becomes the newest revision - undoing revision 3 to

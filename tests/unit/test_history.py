@@ -74,3 +74,30 @@ def test_undo_drops_a_change_cause_the_revision_did_not_have():
 def test_undo_to_the_running_template_is_a_no_op():
     entry = history.deployment_history(OWNER, [replica_set(2, "web:2")])[0]
     assert history.undone(OWNER, entry) is None
+
+
+def versioned(workload_version, template_version):
+    """OWNER labelled with a version, running a template labelled with another (or none)."""
+    labels = {"app": "web", history.VERSION_LABEL: workload_version}
+    owner = dict(OWNER, metadata=dict(OWNER["metadata"], labels=labels))
+    running = template("web:2")
+    if template_version:
+        running["metadata"]["labels"][history.VERSION_LABEL] = template_version
+    return dict(owner, spec={"template": running})
+
+
+def test_undo_gives_the_workload_the_restored_templates_version_label():
+    restored = replica_set(1, "web:1")
+    restored["spec"]["template"]["metadata"]["labels"][history.VERSION_LABEL] = "1.0"
+    entry = history.deployment_history(OWNER, [restored])[0]
+    desired = history.undone(versioned("2.0", "2.0"), entry)
+    assert desired["metadata"]["labels"] == {"app": "web", history.VERSION_LABEL: "1.0"}
+    # Running the restored template already, but labelled with the version undone: relabelled.
+    running = dict(versioned("2.0", "1.0"), spec={"template": entry["template"]})
+    assert history.undone(running, entry)["metadata"]["labels"][history.VERSION_LABEL] == "1.0"
+    assert history.undone(dict(running, metadata=desired["metadata"]), entry) is None
+
+
+def test_undo_leaves_the_version_label_when_the_template_names_none():
+    entry = history.deployment_history(OWNER, [replica_set(1, "web:1")])[0]
+    assert history.undone(versioned("2.0", None), entry)["metadata"]["labels"][history.VERSION_LABEL] == "2.0"
