@@ -190,10 +190,11 @@ def read_traffic(module, service, namespace):
 def run_release_info(module):
     params = module.params
     check_app_name(module, params["app"])
+    if params["service"] is not None:
+        check_label(module, "service", params["service"])
     release, history = decode(read_record(module, params["app"], params["namespace"]))
     result = {"changed": False, "config_map": record_name(params["app"]), "namespace": params["namespace"],
               "exists": release is not None, "release": release, "history": history}
     if params["service"] is not None:
-        check_label(module, "service", params["service"])
         result["traffic"] = read_traffic(module, params["service"], params["namespace"])
     return result

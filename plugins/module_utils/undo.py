@@ -20,7 +20,7 @@ from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.
 from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.kube_module import (
     update_with_conflict_retry,
 )
-from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.naming import label_selector
+from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.naming import VERSION_LABEL, label_selector
 from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.workload import (
     check_wait_arguments,
     read_workload,
@@ -40,7 +40,8 @@ def read_history(module, workload):
 
 
 def _diff_view(workload):
-    return {"metadata": {"annotations": workload["metadata"].get("annotations") or {}},
+    return {"metadata": {"annotations": workload["metadata"].get("annotations") or {},
+                         "labels": workload["metadata"].get("labels") or {}},
             "spec": {"template": normalized_template(workload["spec"].get("template"))}}
 
 
@@ -84,7 +85,11 @@ def undo_rollout(module):
         result["message"] = "%s %s/%s already runs the template of revision %d" % (
             kind, namespace, name, target["revision"])
         return result
-    result["message"] = "%s %s/%s rolled back to revision %d" % (kind, namespace, name, target["revision"])
+    if normalized_template(before["spec"].get("template")) == target["template"]:
+        result["message"] = "%s %s/%s already runs the template of revision %d; its %s label now says so" % (
+            kind, namespace, name, target["revision"], VERSION_LABEL)
+    else:
+        result["message"] = "%s %s/%s rolled back to revision %d" % (kind, namespace, name, target["revision"])
     if module.diff_mode:
         result["diff"] = {"before": _diff_view(before), "after": _diff_view(written)}
     if params["wait"] and not module.check_mode:

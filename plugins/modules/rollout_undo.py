@@ -26,7 +26,8 @@ description:
     that runs the restored template but still names another version is relabelled, and counts as
     changed.
   - A revision that does not exist is an error listing the revisions that do, never a silent
-    no-op. Undoing to the revision that already runs changes nothing.
+    no-op. Undoing to the revision that already runs changes nothing, but for the version
+    label above.
   - As with kubectl, the restored template becomes the newest revision - undoing revision 3 to
     revision 1 leaves revisions 2, 3 and 4, where 4 runs the template of the former revision 1.
   - A paused Deployment is refused, as kubectl refuses it - resume it first.
@@ -75,7 +76,7 @@ attributes:
     description: The API server validates the change in a dry run and stores nothing.
   diff_mode:
     support: full
-    description: Shows the pod template and annotations before and after.
+    description: Shows the pod template, annotations and labels before and after.
 requirements:
   - urllib3
   - PyYAML (to read a kubeconfig)

@@ -189,3 +189,36 @@ def test_a_paused_deployment_is_refused_as_kubectl_refuses_it(api_client, cluste
     assert result["failed"] and result["changed"] is False, result
     assert result["msg"] == "Deployment %s/web is paused; resume it before undoing a rollout" % namespace
     assert apps.read_namespaced_deployment("web", namespace).spec.template.spec.containers[0].image == version
+
+
+def test_the_deployment_takes_the_version_label_of_the_template_it_restores(api_client, cluster, namespace):
+    """As the workload role labels them: the Deployment and its pod template name the same version."""
+    apps = client.AppsV1Api(api_client)
+    body = deployment("web", "web", "1.0")
+    body["spec"]["selector"] = {"matchLabels": {"app.kubernetes.io/name": "web"}}
+    apps.create_namespaced_deployment(namespace, body)
+    wait_for(lambda: rolled_out(apps, namespace, "web", 3), 60, "web 1.0 to roll out")
+    label = {"app.kubernetes.io/version": "2.0"}
+    apps.patch_namespaced_deployment("web", namespace, {"metadata": {"labels": label}, "spec": {"template": {
+        "metadata": {"labels": label}, "spec": {"containers": [{"name": "app", "image": image("2.0")}]}}}})
+    revision_of(apps, namespace, 2)
+
+    args = {"name": "web", "namespace": namespace}
+    checked = run_module(cluster, "rollout_undo", args, check=True, diff=True)
+    assert checked["changed"] is True, checked
+    assert checked["diff"]["after"]["metadata"]["labels"]["app.kubernetes.io/version"] == "1.0"
+    assert apps.read_namespaced_deployment("web", namespace).metadata.labels["app.kubernetes.io/version"] == "2.0"
+    assert run_module(cluster, "rollout_undo", args)["changed"] is True
+    live = apps.read_namespaced_deployment("web", namespace)
+    assert live.metadata.labels["app.kubernetes.io/version"] == "1.0"
+    assert live.spec.template.metadata.labels["app.kubernetes.io/version"] == "1.0"
+    revision_of(apps, namespace, 3)
+
+    # Running the restored template but labelled with another version: relabelled, then left alone.
+    apps.patch_namespaced_deployment("web", namespace, {"metadata": {"labels": label}})
+    current = dict(args, to_revision=3)
+    relabelled = run_module(cluster, "rollout_undo", current)
+    assert relabelled["changed"] is True and relabelled["message"].endswith("label now says so"), relabelled
+    assert apps.read_namespaced_deployment("web", namespace).metadata.labels["app.kubernetes.io/version"] == "1.0"
+    for check in (True, False):
+        assert run_module(cluster, "rollout_undo", current, check=check)["changed"] is False
