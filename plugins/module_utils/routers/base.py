@@ -184,9 +184,12 @@ class Router(ABC):
         return written
 
     def ready_endpoints(self, backend):
-        """Ready endpoints of the Service named backend, counted from its EndpointSlices."""
+        """Ready endpoints of the Service named backend, counted from its EndpointSlices (as the
+        watch cache holds them: a readiness count is only ever as fresh as the EndpointSlice
+        controller's last update, and a consistent list would add up to 100 ms per backend)."""
         slices = self.module.client.list("discovery.k8s.io/v1", "endpointslices", self.namespace,
-                                         label_selector="kubernetes.io/service-name=%s" % backend)["items"]
+                                         label_selector="kubernetes.io/service-name=%s" % backend,
+                                         from_cache=True)["items"]
         addresses = set()
         for endpoint_slice in slices:
             for endpoint in endpoint_slice.get("endpoints") or []:
@@ -195,7 +198,8 @@ class Router(ABC):
         return len(addresses)
 
     def ready_pods(self, selector):
-        pods = self.module.client.list("v1", "pods", self.namespace, label_selector=label_selector(selector))["items"]
+        pods = self.module.client.list("v1", "pods", self.namespace, label_selector=label_selector(selector),
+                                       from_cache=True)["items"]
         return sum(1 for pod in pods if not pod["metadata"].get("deletionTimestamp") and any(
             c.get("type") == "Ready" and c.get("status") == "True"
             for c in (pod.get("status") or {}).get("conditions") or []))
