@@ -45,11 +45,11 @@ def format_time(moment):
 
 
 def parse_time(text):
+    """A Lease's MicroTime as the API server writes it (six fraction digits, or none, and Z). Not
+    strptime: its first call builds locale tables, some 10 ms of every lock call."""
     if not text:
         return None
-    text = text.rstrip("Z")
-    parsed = datetime.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%f" if "." in text else "%Y-%m-%dT%H:%M:%S")
-    return parsed.replace(tzinfo=UTC)
+    return datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 def now_utc():
