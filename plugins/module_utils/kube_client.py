@@ -175,14 +175,10 @@ class KubeClient(object):
     def get(self, api_version, plural, namespace, name):
         return self.request("GET", resource_path(api_version, plural, namespace, name))
 
-    def list(self, api_version, plural, namespace=None, label_selector=None, field_selector=None,
-             from_cache=False):
-        """The List object (its "items" are the objects). from_cache reads the API server's watch
-        cache as it stands (resourceVersion=0), as controllers' informers do: a consistent list
-        waits for that cache to catch up with etcd, up to 100 ms on a server with few writes."""
+    def list(self, api_version, plural, namespace=None, label_selector=None, field_selector=None):
+        """The List object (its "items" are the objects)."""
         return self.request("GET", resource_path(api_version, plural, namespace), query=[
-            ("labelSelector", label_selector), ("fieldSelector", field_selector),
-            ("resourceVersion", "0" if from_cache else None)])
+            ("labelSelector", label_selector), ("fieldSelector", field_selector)])
 
     def create(self, api_version, plural, namespace, body, dry_run=None):
         return self.request("POST", resource_path(api_version, plural, namespace),

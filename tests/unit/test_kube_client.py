@@ -59,18 +59,16 @@ def test_every_verb_sends_what_the_api_expects(server):
     server.script = [(200, {"metadata": {"name": "web"}})]
     assert client.get("apps/v1", "deployments", "shop", "web") == {"metadata": {"name": "web"}}
     client.list("v1", "pods", "shop", label_selector="app=web,tier=front", field_selector="status.phase=Running")
-    client.list("discovery.k8s.io/v1", "endpointslices", "shop", from_cache=True)
     client.create("v1", "configmaps", "shop", {"metadata": {"name": "a"}}, dry_run="All")
     client.replace("gateway.networking.k8s.io/v1", "httproutes", "shop", "web", {"spec": {}})
     client.patch("apps/v1", "deployments", "shop", "web", {"spec": {"replicas": 2}}, patch_type="strategic")
     client.patch("apps/v1", "deployments", "shop", "web", [{"op": "remove", "path": "/x"}], patch_type="json")
     client.delete("coordination.k8s.io/v1", "leases", "shop", "lock", dry_run="All", resource_version="7",
                   propagation_policy="Foreground")
-    get, listing, cached_listing, create, replace, strategic, json_patch, delete = server.requests
+    get, listing, create, replace, strategic, json_patch, delete = server.requests
     assert (get["method"], get["path"], get["body"]) == ("GET", "/apis/apps/v1/namespaces/shop/deployments/web", None)
     assert listing["path"] == ("/api/v1/namespaces/shop/pods?labelSelector=app%3Dweb%2Ctier%3Dfront"
                                "&fieldSelector=status.phase%3DRunning")
-    assert cached_listing["path"] == "/apis/discovery.k8s.io/v1/namespaces/shop/endpointslices?resourceVersion=0"
     assert (create["method"], create["path"], create["body"]) == (
         "POST", "/api/v1/namespaces/shop/configmaps?dryRun=All", {"metadata": {"name": "a"}})
     assert (replace["method"], replace["path"]) == (

@@ -155,6 +155,7 @@ class Router(ABC):
         self.canary = module.params["canary"]
         self.resources = {}  # part name -> Resource that reads and writes it
         self.live = None
+        self._ready_endpoints = None  # {Service: ready endpoints}, once read
 
     # I/O -----------------------------------------------------------------------------------
 
@@ -184,22 +185,24 @@ class Router(ABC):
         return written
 
     def ready_endpoints(self, backend):
-        """Ready endpoints of the Service named backend, counted from its EndpointSlices (as the
-        watch cache holds them: a readiness count is only ever as fresh as the EndpointSlice
-        controller's last update, and a consistent list would add up to 100 ms per backend)."""
-        slices = self.module.client.list("discovery.k8s.io/v1", "endpointslices", self.namespace,
-                                         label_selector="kubernetes.io/service-name=%s" % backend,
-                                         from_cache=True)["items"]
-        addresses = set()
-        for endpoint_slice in slices:
-            for endpoint in endpoint_slice.get("endpoints") or []:
-                if (endpoint.get("conditions") or {}).get("ready", True):
-                    addresses.update(endpoint.get("addresses") or [])
-        return len(addresses)
+        """Ready endpoints of the Service named backend, counted from its EndpointSlices. Both
+        backends' slices come in one consistent list, read once per task: a consistent list may wait
+        up to 100 ms for the API server's watch cache to catch up with etcd."""
+        if self._ready_endpoints is None:
+            slices = self.module.client.list(
+                "discovery.k8s.io/v1", "endpointslices", self.namespace,
+                label_selector="kubernetes.io/service-name in (%s)" % ",".join(sorted({self.stable, self.canary})))
+            addresses = {}
+            for endpoint_slice in slices["items"]:
+                service = (endpoint_slice["metadata"].get("labels") or {}).get("kubernetes.io/service-name")
+                for endpoint in endpoint_slice.get("endpoints") or []:
+                    if (endpoint.get("conditions") or {}).get("ready", True):
+                        addresses.setdefault(service, set()).update(endpoint.get("addresses") or [])
+            self._ready_endpoints = dict((service, len(found)) for service, found in addresses.items())
+        return self._ready_endpoints.get(backend, 0)
 
     def ready_pods(self, selector):
-        pods = self.module.client.list("v1", "pods", self.namespace, label_selector=label_selector(selector),
-                                       from_cache=True)["items"]
+        pods = self.module.client.list("v1", "pods", self.namespace, label_selector=label_selector(selector))["items"]
         return sum(1 for pod in pods if not pod["metadata"].get("deletionTimestamp") and any(
             c.get("type") == "Ready" and c.get("status") == "True"
             for c in (pod.get("status") or {}).get("conditions") or []))
