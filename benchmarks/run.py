@@ -5,8 +5,8 @@
 Prints one table and writes it as JSON (.cache/benchmark.json unless --json says otherwise), saved after each
 part so that a stopped run keeps what it measured:
 
-- per task: traffic_switch, metric_gate (one measurement), rollout_status on a ready Deployment and the
-  release lifecycle modules, each against ansible.builtin.ping (the floor of any module call) and the
+- per task: traffic_switch, metric_gate (one measurement), rollout_status on a ready Deployment, a
+  scale, and the release lifecycle modules, each against ansible.builtin.ping (the floor of any module call) and the
   kubernetes.core task doing the same thing. Every task is timed as a user runs it, inside one
   ansible-playbook run of interleaved tasks (the callback's per-task wall time): process start-up is
   paid once per playbook, not once per task, so it does not blur the per-task figures.
@@ -180,6 +180,12 @@ def per_task_playbook(namespace, prometheus, rounds):
             {"name": "release_record", COLLECTION + "release_record": dict(common, release_id="r1", step=str(index % 2))},
             {"name": "release_info", COLLECTION + "release_info": common},
             {"name": "rollout_undo", COLLECTION + "rollout_undo": {"name": "undo", "namespace": namespace}},
+            # Both change it every round: up to one replica, then back to none (no wait: pods come and go).
+            {"name": "rollout_scale", COLLECTION + "rollout_scale": {"name": "scaled", "namespace": namespace,
+                                                                     "replicas": 1}},
+            {"name": "kubernetes.core.k8s scale", "kubernetes.core.k8s": {
+                "state": "patched", "kind": "Deployment", "name": "scaled", "namespace": namespace,
+                "definition": {"spec": {"replicas": 0}}}},
         ]
     return [{"name": "bench", "hosts": "localhost", "gather_facts": False, "tasks": tasks}]
 
@@ -193,6 +199,7 @@ PER_TASK = [
     ("release_record", None, "write a release record"),
     ("release_info", None, "read the release record"),
     ("rollout_undo", None, "undo to the other revision (alternating)"),
+    ("rollout_scale", "kubernetes.core.k8s scale", "scale a Deployment from 0 to 1 replica"),
 ]
 
 
@@ -205,6 +212,7 @@ def per_task(cluster, runs, rounds):
             cluster.custom.create_namespaced_custom_object(
                 "gateway.networking.k8s.io", "v1", namespace, "httproutes", http_route("web", "web"))
             cluster.apps.create_namespaced_deployment(namespace, deployment("undo", "undo", "1", replicas=0))
+            cluster.apps.create_namespaced_deployment(namespace, deployment("scaled", "scaled", "1", replicas=0))
             cluster.apps.patch_namespaced_deployment("undo", namespace, {"spec": {"template": {"spec": {
                 "containers": [{"name": "app", "image": "ghcr.io/terragonlabs/undo:2"}]}}}})
             wait_for(lambda: len(cluster.apps.list_namespaced_replica_set(namespace, label_selector="app.kubernetes.io/name=undo").items) == 2,

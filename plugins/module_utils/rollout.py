@@ -50,12 +50,17 @@ def deployment_progress(deployment):
     return True, "deployment %s successfully rolled out" % name
 
 
-def statefulset_progress(statefulset):
-    status = statefulset.get("status") or {}
+def check_statefulset_strategy(statefulset):
+    """Raises RolloutFailed unless the StatefulSet's rollout can be waited for, as kubectl says."""
     strategy = _get(statefulset, "spec", "updateStrategy", "type", default="RollingUpdate")
     if strategy != "RollingUpdate":
         raise RolloutFailed("rollout status is only available for the RollingUpdate strategy, "
                             "not %s" % strategy)
+
+
+def statefulset_progress(statefulset):
+    status = statefulset.get("status") or {}
+    check_statefulset_strategy(statefulset)
     if statefulset["metadata"].get("generation", 0) > status.get("observedGeneration", 0):
         return False, "waiting for the statefulset spec update to be observed"
     desired = _get(statefulset, "spec", "replicas", default=1)

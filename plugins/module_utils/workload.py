@@ -1,8 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: Terragon Labs
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Reading Deployments, StatefulSets and DaemonSets through a KubeModule, and waiting for their
-rollouts - shared by every module that changes a workload and then waits for the result."""
+"""Reading Deployments, StatefulSets and DaemonSets through a KubeModule, scaling them, and waiting
+for their rollouts - shared by every module that changes a workload and then waits for the result."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -11,16 +11,28 @@ __metaclass__ = type
 import time
 
 from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.kube_client import ApiError
+from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.kube_module import update_with_conflict_retry
 from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.naming import label_selector
 from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.rollout import (
     PROGRESS,
     REVISION_ANNOTATION,
     RolloutFailed,
+    check_statefulset_strategy,
     pod_problem,
     summarize,
 )
 
 PLURALS = {"Deployment": "deployments", "StatefulSet": "statefulsets", "DaemonSet": "daemonsets"}
+
+# Paired with the workload doc fragment (DOCUMENTATION and WAIT).
+WORKLOAD_OPTIONS = dict(
+    name=dict(type="str", required=True),
+    namespace=dict(type="str", required=True),
+)
+WAIT_OPTIONS = dict(
+    timeout=dict(type="int", default=600),
+    poll_interval=dict(type="float", default=1.0),
+)
 
 
 def read_workload(module, kind, name, namespace, missing_result):
@@ -106,3 +118,42 @@ def wait_for_rollout(module, kind, name, namespace, timeout, interval, result=No
                 timeout, kind, namespace, name, message, describe(problems)), **dict(
                 result, message=message, elapsed=elapsed, not_ready_pods=problems, **summary))
         time.sleep(interval)
+
+
+def scale_workload(module):
+    """kubectl scale, then, with wait, kubectl rollout status: the rollout_scale module."""
+    params = module.params
+    kind, name, namespace, replicas = params["kind"], params["name"], params["namespace"], params["replicas"]
+    if replicas < 0:
+        module.fail("replicas must be 0 or more, got %d" % replicas)
+    check_wait_arguments(module, params["timeout"], params["poll_interval"])
+    result = {"kind": kind, "name": name, "namespace": namespace}
+
+    def read():
+        return read_workload(module, kind, name, namespace, {"changed": False, "message": "not found"})
+
+    def compute(workload):
+        if params["wait"] and kind == "StatefulSet":
+            try:
+                check_statefulset_strategy(workload)
+            except RolloutFailed as failure:  # before the write, which the wait could not follow
+                module.fail("cannot wait for StatefulSet %s/%s: %s" % (namespace, name, failure),
+                            changed=False, message=str(failure), **result)
+        if workload["spec"].get("replicas", 1) == replicas:
+            return None
+        workload["spec"]["replicas"] = replicas
+        return workload
+
+    before, written = update_with_conflict_retry(read, compute, lambda desired: replace_workload(module, desired))
+    replicas_before = before["spec"].get("replicas", 1)
+    result.update(changed=written is not None, replicas_before=replicas_before, replicas_after=replicas)
+    if written is None:
+        result["message"] = "%s %s/%s already has %d replicas" % (kind, namespace, name, replicas)
+    else:
+        result["message"] = "%s %s/%s scaled from %d to %d replicas" % (kind, namespace, name, replicas_before, replicas)
+    if module.diff_mode:
+        result["diff"] = {"before": {"replicas": replicas_before}, "after": {"replicas": replicas}}
+    if params["wait"] and not module.check_mode:
+        result["rollout"] = wait_for_rollout(module, kind, name, namespace, params["timeout"],
+                                             params["poll_interval"], result=dict(result))
+    return result

@@ -27,14 +27,6 @@ options:
     type: str
     choices: [Deployment, StatefulSet, DaemonSet]
     default: Deployment
-  name:
-    description: Name of the workload.
-    type: str
-    required: true
-  namespace:
-    description: Namespace of the workload.
-    type: str
-    required: true
   timeout:
     description: Seconds to wait before failing. V(0) checks once without waiting.
     type: int
@@ -44,6 +36,7 @@ options:
     type: float
     default: 1.0
 extends_documentation_fragment:
+  - terragonlabs.progressive_delivery.workload
   - kubernetes.core.k8s_auth_options
 attributes:
   check_mode:
@@ -149,7 +142,10 @@ not_ready_pods:
 
 from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.kube_module import KubeModule
 from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.rollout import WORKLOAD_KINDS
-from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.workload import wait_for_rollout
+from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.workload import (
+    WORKLOAD_OPTIONS,
+    wait_for_rollout,
+)
 
 
 def rollout_status(module):
@@ -161,9 +157,8 @@ def rollout_status(module):
 
 def main():
     KubeModule(argument_spec=dict(
+        WORKLOAD_OPTIONS,
         kind=dict(type="str", choices=list(WORKLOAD_KINDS), default="Deployment"),
-        name=dict(type="str", required=True),
-        namespace=dict(type="str", required=True),
         timeout=dict(type="int", default=600),
         poll_interval=dict(type="float", default=1.0),
     )).run(rollout_status)

@@ -41,14 +41,6 @@ options:
     type: str
     choices: [Deployment, StatefulSet, DaemonSet]
     default: Deployment
-  name:
-    description: Name of the workload.
-    type: str
-    required: true
-  namespace:
-    description: Namespace of the workload.
-    type: str
-    required: true
   to_revision:
     description: Revision to restore. V(0) is the revision before the newest one.
     type: int
@@ -60,15 +52,9 @@ options:
         C(ProgressDeadlineExceeded)). Not done in check mode, where nothing changes.
     type: bool
     default: false
-  timeout:
-    description: Seconds to wait for the rollout when O(wait=true).
-    type: int
-    default: 600
-  poll_interval:
-    description: Seconds between two reads of the workload when O(wait=true).
-    type: float
-    default: 1.0
 extends_documentation_fragment:
+  - terragonlabs.progressive_delivery.workload
+  - terragonlabs.progressive_delivery.workload.wait
   - kubernetes.core.k8s_auth_options
 attributes:
   check_mode:
@@ -184,17 +170,19 @@ not_ready_pods:
 from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.kube_module import KubeModule
 from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.rollout import WORKLOAD_KINDS
 from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.undo import undo_rollout
+from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.workload import (
+    WAIT_OPTIONS,
+    WORKLOAD_OPTIONS,
+)
 
 
 def main():
     KubeModule(argument_spec=dict(
+        WORKLOAD_OPTIONS,
         kind=dict(type="str", choices=list(WORKLOAD_KINDS), default="Deployment"),
-        name=dict(type="str", required=True),
-        namespace=dict(type="str", required=True),
         to_revision=dict(type="int", default=0),
         wait=dict(type="bool", default=False),
-        timeout=dict(type="int", default=600),
-        poll_interval=dict(type="float", default=1.0),
+        **WAIT_OPTIONS
     )).run(undo_rollout)
 
 

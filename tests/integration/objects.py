@@ -30,6 +30,14 @@ def deployment(name, app, version, replicas=3, annotations=None, progress_deadli
     }
 
 
+def statefulset(name, app, version, replicas=2):
+    """A StatefulSet with the same pod template as deployment()."""
+    spec = deployment(name, app, version, replicas=replicas)["spec"]
+    return {"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": name},
+            "spec": {"serviceName": name, "replicas": replicas, "selector": spec["selector"],
+                     "template": spec["template"]}}
+
+
 def service(name, selector):
     return {"apiVersion": "v1", "kind": "Service", "metadata": {"name": name},
             "spec": {"selector": selector, "ports": [{"name": "http", "port": 80,

@@ -76,6 +76,7 @@ def valid_arguments(module, namespace):
         "release_info": {"app": APP, "namespace": namespace},
         "release_lock": {"app": APP, "namespace": namespace, "holder": "fixture"},
         "release_record": {"app": APP, "namespace": namespace, "phase": "progressing"},
+        "rollout_scale": {"name": APP, "namespace": namespace, "replicas": 1},
         "rollout_status": {"name": APP, "namespace": namespace, "timeout": 5},
         "rollout_undo": {"name": APP, "namespace": namespace, "to_revision": 1},
         "traffic_info": dict(router),
@@ -174,11 +175,13 @@ def semantic_mutations(module, base):
                 lambda user: {"url": "http://127.0.0.1:29090", "username": user, "password": "p",
                               "bearer_token": "t"}), "bearer_token"),
         ]
-    if module in ("rollout_status", "rollout_undo"):
+    if module in ("rollout_scale", "rollout_status", "rollout_undo"):
         names += [with_("name", BAD_SUBDOMAINS), with_("timeout", NEGATIVE),
                   with_("poll_interval", NOT_POSITIVE)]
         if module == "rollout_undo":
             names.append(with_("to_revision", NEGATIVE))
+        if module == "rollout_scale":
+            names.append(with_("replicas", NEGATIVE))
         return names
     if module in ("release_info", "release_lock", "release_record"):
         names.append(with_("app", BAD_LABELS))

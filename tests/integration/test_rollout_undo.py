@@ -3,18 +3,10 @@
 from kubernetes import client
 
 from conftest import run_module, wait_for
-from objects import deployment, rolled_out
+from objects import deployment, rolled_out, statefulset
 
 BAD = {"simulator.terragonlabs.io/ready": "false"}
 CAUSE = "kubernetes.io/change-cause"
-
-
-def statefulset(name, app, version, replicas=2):
-    """A StatefulSet with the same pod template as deployment()."""
-    spec = deployment(name, app, version, replicas=replicas)["spec"]
-    return {"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": name},
-            "spec": {"serviceName": name, "replicas": replicas, "selector": spec["selector"],
-                     "template": spec["template"]}}
 
 
 def image(version):
