@@ -51,8 +51,7 @@ def undo_rollout(module):
     if params["to_revision"] < 0:
         module.fail("to_revision must be 0 (the previous revision) or a revision number, got %d"
                     % params["to_revision"])
-    if params["wait"]:
-        check_wait_arguments(module, params["timeout"], params["poll_interval"])
+    check_wait_arguments(module, params["timeout"], params["poll_interval"])
     result = {"kind": kind, "name": name, "namespace": namespace}
     state = {}
 

@@ -232,7 +232,8 @@ def test_an_outage_past_the_retry_bound_aborts_the_release_cleanly(api_client, c
     watcher.saw(["blue"])
 
 
-SCALE_UP = "Scale the new color to full size before it takes traffic"
+# The role's kubernetes.core task: once traffic is on the new color, the old one scales to zero.
+SCALE_DOWN = "Scale the old color to zero, blue"
 
 
 @pytest.mark.timeout(1500)  # two blue-green releases on a shared machine
@@ -245,7 +246,7 @@ def test_a_kubernetes_core_task_rides_out_a_real_api_server_restart(api_client, 
         try:
             # The task header prints before its module has loaded the kubernetes library, let alone
             # sent a request: killed now, the server is gone when the request comes.
-            wait_for_output(run, "blue_green : %s]" % SCALE_UP, "the promotion to scale the new color up")
+            wait_for_output(run, "blue_green : %s]" % SCALE_DOWN, "the promotion to scale the old color down")
             server.kill()
             wait_for_output(run, "FAILED - RETRYING", "the scaling task to fail and be retried")
             server.start()
@@ -253,7 +254,7 @@ def test_a_kubernetes_core_task_rides_out_a_real_api_server_restart(api_client, 
         finally:
             stop(run)
     retried = [line for line in run.lines if line.startswith("FAILED - RETRYING")]
-    assert code == 0 and retried and SCALE_UP in retried[0], output(run)
+    assert code == 0 and retried and SCALE_DOWN in retried[0], output(run)
     print("the second API server was ready %.1f s after its restart; %d retries"
           % (server.ready_after[-1], len(retried)))
     assert serving(api_client, namespace) == ("green", "1.1.0", 3)

@@ -171,9 +171,10 @@ def semantic_mutations(module, base):
                   "prometheus.timeout"),
             with_("prometheus", st.text(alphabet=LETTERS, min_size=1, max_size=8).map(
                 lambda user: {"url": "http://127.0.0.1:29090", "username": user}), "prometheus.username"),
+            # Secrets that no message contains: ansible masks a no_log value wherever it appears.
             with_("prometheus", st.text(alphabet=LETTERS, min_size=1, max_size=8).map(
-                lambda user: {"url": "http://127.0.0.1:29090", "username": user, "password": "p",
-                              "bearer_token": "t"}), "bearer_token"),
+                lambda user: {"url": "http://127.0.0.1:29090", "username": user, "password": "s3cret-password",
+                              "bearer_token": "s3cret-token"}), "bearer_token"),
         ]
     if module in ("rollout_scale", "rollout_status", "rollout_undo"):
         names += [with_("name", BAD_SUBDOMAINS), with_("timeout", NEGATIVE),
