@@ -81,11 +81,12 @@ def _expired(lease, now):
     return remaining is not None and remaining <= 0
 
 
-def acquire(lease, app, identity, ttl, force, now):
+def acquire(lease, app, identity, ttl, force, now, renew=False):
     """(action, desired Lease or None) to hold the lock; raises LockHeld when another has it.
 
     The holder's own lock is renewed once less than half its ttl remains (or the ttl changes),
-    so calling again right away writes nothing, and after any call at least ttl/2 remains.
+    so calling again right away writes nothing, and after any call at least ttl/2 remains;
+    with renew, it is renewed at once, to last its whole ttl from now.
     """
     stamp = format_time(now)
     if lease is None:
@@ -98,7 +99,8 @@ def acquire(lease, app, identity, ttl, force, now):
     holder = spec.get("holderIdentity")
     if holder == identity:
         remaining = expires_in(lease, now)
-        if spec.get("leaseDurationSeconds") == ttl and remaining is not None and remaining >= ttl / 2.0:
+        if (not renew and spec.get("leaseDurationSeconds") == ttl
+                and remaining is not None and remaining >= ttl / 2.0):
             return "kept", None
         spec.update(leaseDurationSeconds=ttl, renewTime=stamp)
         return "renewed", lease
@@ -151,7 +153,8 @@ def run_release_lock(module):
             if params["state"] == "absent":
                 state["outcome"], desired = release(lease, app, identity, params["force"], now)
             else:
-                state["outcome"], desired = acquire(lease, app, identity, ttl, params["force"], now)
+                state["outcome"], desired = acquire(lease, app, identity, ttl, params["force"], now,
+                                                    params["renew"])
         except LockHeld as held:
             module.fail(str(held), changed=False, held=False, lease_name=name, namespace=namespace,
                         **lease_facts(lease, now))

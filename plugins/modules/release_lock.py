@@ -26,7 +26,8 @@ description:
   - Renewal - calling the module again with the same holder renews the lease once less than half
     of O(ttl) remains, and otherwise writes nothing (C(changed=false)); after every call at least
     half of O(ttl) remains. A release renews it before each step, so O(ttl) must be more than twice
-    the longest step (pause, analysis or wait) between two calls.
+    the longest step (pause, analysis or wait) between two calls. O(renew=true) renews it at once,
+    so that it lasts O(ttl) from this call.
   - Expiry is judged with the clock of the host running the module against the times in the
     Lease, so clocks must agree to well within O(ttl).
 author:
@@ -66,6 +67,14 @@ options:
     description: Take or release the lock even when another holder has a live one.
     type: bool
     default: false
+  renew:
+    description:
+      - Renew the holder's own lock at once, even when more than half of O(ttl) remains, so that
+        it lasts O(ttl) from this call - for holding it through a wait of known length. Such a
+        call always writes (C(changed=true)).
+      - Ignored with O(state=absent).
+    type: bool
+    default: false
 extends_documentation_fragment:
   - kubernetes.core.k8s_auth_options
 attributes:
@@ -89,6 +98,15 @@ EXAMPLES = r"""
     holder: "release {{ version }} by {{ awx_user_name | default(lookup('ansible.builtin.env', 'USER')) }}"
     job_id: "{{ awx_job_id | default(omit) }}"
     ttl: 1800
+
+- name: Hold it through the next ten minutes of analysis, whatever is left of it now
+  terragonlabs.progressive_delivery.release_lock:
+    app: modelcard-generator
+    namespace: modelcard
+    holder: "release {{ version }} by {{ awx_user_name | default(lookup('ansible.builtin.env', 'USER')) }}"
+    job_id: "{{ awx_job_id | default(omit) }}"
+    ttl: 900
+    renew: true
 
 - name: Release it at the end, whatever happened
   terragonlabs.progressive_delivery.release_lock:
@@ -178,6 +196,7 @@ def main():
         job_id=dict(type="str", fallback=(env_fallback, ["AWX_JOB_ID", "JOB_ID"])),
         ttl=dict(type="int", default=900),
         force=dict(type="bool", default=False),
+        renew=dict(type="bool", default=False),
     )).run(run_release_lock)
 
 

@@ -75,6 +75,16 @@ def test_take_renew_and_release_four_ways(api_client, cluster, namespace):
     assert renewed["changed"] is True and renewed["outcome"] == "renewed" and renewed["ttl"] == 600
     assert renewed["acquired_time"] == taken["acquired_time"]
 
+    # renew=true renews at once, though nearly all of the ttl remains: every call writes.
+    now = dict(longer, renew=True)
+    version = lease(coordination, namespace).metadata.resource_version
+    for check in (True, True, False, False):
+        again = run_module(cluster, "release_lock", now, check=check)
+        assert again["changed"] is True and again["outcome"] == "renewed", again
+        assert (lease(coordination, namespace).metadata.resource_version == version) is check
+        version = lease(coordination, namespace).metadata.resource_version
+        assert again["renew_time"] >= renewed["renew_time"]
+
     released_args = dict(args, state="absent")
     checked = run_module(cluster, "release_lock", released_args, check=True)
     assert checked["changed"] is True and checked["outcome"] == "released", checked

@@ -48,6 +48,13 @@ def test_the_holder_renews_once_half_the_ttl_is_gone(renewed_seconds_ago, ttl, o
         assert desired["metadata"]["resourceVersion"] == "5"
 
 
+def test_renew_renews_the_holders_lock_at_once():
+    result, desired = rl.acquire(lease(renewed_seconds_ago=1), "web", "a@h", 60, False, NOW, renew=True)
+    assert result == "renewed" and desired["spec"]["renewTime"] == rl.format_time(NOW)
+    with pytest.raises(rl.LockHeld):
+        rl.acquire(lease(holder="b@h"), "web", "a@h", 60, False, NOW, renew=True)
+
+
 def test_another_live_holder_is_refused_by_name():
     with pytest.raises(rl.LockHeld, match=r"^the release lock of web is held by b@h \(acquired .*expires in 50.0s\)$"):
         rl.acquire(lease(holder="b@h"), "web", "a@h", 60, False, NOW)
