@@ -85,10 +85,11 @@ def undo_rollout(module):
             kind, namespace, name, target["revision"])
         return result
     if normalized_template(before["spec"].get("template")) == target["template"]:
-        result["message"] = "%s %s/%s already runs the template of revision %d; its %s label now says so" % (
-            kind, namespace, name, target["revision"], VERSION_LABEL)
+        result["message"] = "%s %s/%s already runs the template of revision %d; its %s label %s so" % (
+            kind, namespace, name, target["revision"], VERSION_LABEL, "would say" if module.check_mode else "now says")
     else:
-        result["message"] = "%s %s/%s rolled back to revision %d" % (kind, namespace, name, target["revision"])
+        result["message"] = "%s %s/%s %s to revision %d" % (
+            kind, namespace, name, "would roll back" if module.check_mode else "rolled back", target["revision"])
     if module.diff_mode:
         result["diff"] = {"before": _diff_view(before), "after": _diff_view(written)}
     if params["wait"] and not module.check_mode:

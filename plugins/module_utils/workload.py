@@ -150,7 +150,8 @@ def scale_workload(module):
     if written is None:
         result["message"] = "%s %s/%s already has %d replicas" % (kind, namespace, name, replicas)
     else:
-        result["message"] = "%s %s/%s scaled from %d to %d replicas" % (kind, namespace, name, replicas_before, replicas)
+        result["message"] = "%s %s/%s %s from %d to %d replicas" % (
+            kind, namespace, name, "would scale" if module.check_mode else "scaled", replicas_before, replicas)
     if module.diff_mode:
         result["diff"] = {"before": {"replicas": replicas_before}, "after": {"replicas": replicas}}
     if params["wait"] and not module.check_mode:

@@ -102,7 +102,7 @@ replicas_after:
   type: int
   sample: 3
 message:
-  description: What was done, in one line; when the wait failed, why it did.
+  description: What was done (in check mode, what would be), in one line; when the wait failed, why it did.
   returned: always
   type: str
   sample: Deployment modelcard/modelcard-generator-canary scaled from 1 to 3 replicas

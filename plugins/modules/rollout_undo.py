@@ -149,7 +149,7 @@ images_after:
   type: dict
   sample: {app: "ghcr.io/terragonlabs/modelcard-generator:1.0.0"}
 message:
-  description: What was done, in one line.
+  description: What was done (in check mode, what would be), in one line.
   returned: always
   type: str
   sample: Deployment modelcard/modelcard-generator rolled back to revision 2

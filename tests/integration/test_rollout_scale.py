@@ -18,6 +18,7 @@ def test_a_deployment_is_scaled_and_waited_for_four_ways(api_client, cluster, na
     checked = run_module(cluster, "rollout_scale", args, check=True, diff=True)
     assert checked["changed"] is True and not checked.get("failed"), checked
     assert checked["diff"] == {"before": {"replicas": 1}, "after": {"replicas": 3}}
+    assert checked["message"] == "Deployment %s/web would scale from 1 to 3 replicas" % namespace
     assert "rollout" not in checked
     assert apps.read_namespaced_deployment("web", namespace).metadata.resource_version == version
 

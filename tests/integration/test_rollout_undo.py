@@ -47,6 +47,7 @@ def test_undo_of_a_bad_release_restores_the_image_keeps_annotations_and_waits(ap
 
     checked = run_module(cluster, "rollout_undo", args, check=True, diff=True)
     assert checked["changed"] is True and not checked.get("failed"), checked
+    assert checked["message"].endswith("/web would roll back to revision 1"), checked
     assert apps.read_namespaced_deployment("web", namespace).metadata.resource_version == version
     assert checked["diff"]["before"]["spec"]["template"]["spec"]["containers"][0]["image"] == image("2.0")
     assert checked["diff"]["after"]["spec"]["template"]["spec"]["containers"][0]["image"] == image("1.0")
@@ -199,6 +200,7 @@ def test_the_deployment_takes_the_version_label_of_the_template_it_restores(api_
     checked = run_module(cluster, "rollout_undo", args, check=True, diff=True)
     assert checked["changed"] is True, checked
     assert checked["diff"]["after"]["metadata"]["labels"]["app.kubernetes.io/version"] == "1.0"
+    assert checked["message"].endswith("/web would roll back to revision 1"), checked
     assert apps.read_namespaced_deployment("web", namespace).metadata.labels["app.kubernetes.io/version"] == "2.0"
     assert run_module(cluster, "rollout_undo", args)["changed"] is True
     live = apps.read_namespaced_deployment("web", namespace)
