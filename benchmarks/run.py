@@ -1,6 +1,7 @@
 """What a release costs on the local cluster, each figure next to its baseline measured in the same run.
 
-    .venv/bin/python benchmarks/run.py [--runs N] [--quick] [--json PATH] [--parts ...] [--fleet-sizes 1,10,50]     (or: make benchmark)
+    .venv/bin/python benchmarks/run.py [--runs N] [--quick] [--json PATH] [--parts ...] [--fleet-sizes 1,10,50]
+                                [--fleet-strategy linear|free]     (or: make benchmark)
 
 Prints one table and writes it as JSON (.cache/benchmark.json unless --json says otherwise), saved after each
 part so that a stopped run keeps what it measured:
@@ -12,8 +13,8 @@ part so that a stopped run keeps what it measured:
   paid once per playbook, not once per task, so it does not blur the per-task figures.
 - whole releases: a canary (four weight steps, zero pauses, one measurement per analysis step) and a
   blue-green release; wall time and our overhead = wall time minus the waits the strategy asks for.
-- a fleet: one blue-green release of 1, 10 and 50 applications in one playbook run (forks 10), with
-  the peak memory of ansible-playbook and its workers.
+- a fleet: one blue-green release of 1, 10 and 50 applications in one playbook run (forks 10, the
+  linear strategy unless --fleet-strategy says free), with the peak memory of ansible-playbook and its workers.
 - time to safety: from the simulator serving the canary's first error to the route sending the canary
   no traffic, with background analysis every 1 s and every 5 s.
 
@@ -392,9 +393,9 @@ def fleet_inventory(directory, size):
     return str(directory)
 
 
-def fleet(cluster, sizes, rows, save):
-    """Appends a row to rows, and saves, as each fleet size is measured."""
-    env = cluster.env(ANSIBLE_FORKS="10")
+def fleet(cluster, sizes, strategy, rows, save):
+    """Appends a row to rows, and saves, as each fleet size is measured with the play strategy given."""
+    env = cluster.env(ANSIBLE_FORKS="10", ANSIBLE_STRATEGY=strategy)
     for size in sizes:
         namespace = cluster.namespace()
         # One pod per color and application: 50 applications stay within the shared cluster's room.
@@ -411,7 +412,7 @@ def fleet(cluster, sizes, rows, save):
         finally:
             cluster.delete(namespace)
         failed = sum(1 for stats in report["stats"].values() if stats["failures"])
-        row = {"applications": size, "wall_seconds": wall, "seconds_per_application": wall / size,
+        row = {"applications": size, "strategy": strategy, "wall_seconds": wall, "seconds_per_application": wall / size,
                "peak_rss_mib": sampler.peak / 2 ** 20, "failed_applications": failed, "pass": None}
         if rows and not failed and not rows[-1]["failed_applications"]:
             # (an aborted release does less work: a fleet with one proves nothing either way)
@@ -488,7 +489,7 @@ def time_to_safety(cluster, interval):
 def median_time_to_safety(cluster, interval, runs):
     """Medians over runs: where the error falls between scrapes and measurements moves one run's span by
     up to two intervals."""
-    trials = [time_to_safety(cluster, interval) for _ in range(runs)]
+    trials = [time_to_safety(cluster, interval) for _run in range(runs)]
     row = {key: median([trial[key] for trial in trials]) for key in trials[0]}
     row.update({"interval_seconds": interval, "goal_seconds": interval + 2, "pass": row["seconds"] <= interval + 2,
                 "spans_seconds": [round(trial["seconds"], 2) for trial in trials]})
@@ -538,13 +539,12 @@ def table(results):
             name, fmt(row["wall_seconds"]), fmt(row["overhead_seconds"]), fmt(waits["gates"]),
             fmt(waits["pauses"]), fmt(waits["rollouts"]), row["tasks"]))
     if "fleet" in results:
-        lines += ["", "%-13s %-9s %-9s %-10s %-7s %s" % (
-            "fleet (apps)", "wall", "per app", "peak RSS", "failed", "goal: per app falls as the fleet grows")]
+        lines += ["", "%-13s %-9s %-9s %-9s %-10s %-7s %s" % (
+            "fleet (apps)", "strategy", "wall", "per app", "peak RSS", "failed", "goal: per app falls as the fleet grows")]
     for row in results.get("fleet", []):
-        lines.append("%-13d %-9s %-9s %-10s %-7d %s" % (row["applications"], fmt(row["wall_seconds"]),
-                                                        fmt(row["seconds_per_application"]),
-                                                        "%.0f MiB" % row["peak_rss_mib"], row["failed_applications"],
-                                                        verdict(row["pass"])))
+        lines.append("%-13d %-9s %-9s %-9s %-10s %-7d %s" % (
+            row["applications"], row["strategy"], fmt(row["wall_seconds"]), fmt(row["seconds_per_application"]),
+            "%.0f MiB" % row["peak_rss_mib"], row["failed_applications"], verdict(row["pass"])))
     if "time_to_safety" in results:
         lines += ["", "%-15s %-8s %-10s %-14s %-16s %-12s %-5s %s" % (
             "time to safety", "span", "goal", "inject->error", "error->scraped", "scraped->0%", "", "each run")]
@@ -567,6 +567,9 @@ def main():
     parser.add_argument("--json", default=str(REPO / ".cache" / "benchmark.json"), help="where to write the results")
     parser.add_argument("--parts", default=",".join(PARTS),
                         help="comma-separated parts to measure (default: all of %s)" % ", ".join(PARTS))
+    parser.add_argument("--fleet-strategy", choices=("linear", "free"), default="linear",
+                        help="the play strategy of the fleet's run: linear (ansible's default) moves all applications "
+                             "task by task, free lets each go at its own pace (default: linear)")
     parser.add_argument("--fleet-sizes", default="1,10,50",
                         help="comma-separated fleet sizes, each compared with the one before it (default: 1,10,50)")
     args = parser.parse_args()
@@ -603,7 +606,7 @@ def main():
         results["blue_green"] = whole_release(cluster, "blue_green.yml", {}, runs, floor)
         save()
     if "fleet" in parts:
-        fleet(cluster, sizes, results.setdefault("fleet", []), save)
+        fleet(cluster, sizes, args.fleet_strategy, results.setdefault("fleet", []), save)
     if "safety" in parts:
         results["time_to_safety"] = []
         for interval in (1, 5):
