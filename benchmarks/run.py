@@ -14,7 +14,8 @@ part so that a stopped run keeps what it measured:
 - whole releases: a canary (four weight steps, zero pauses, one measurement per analysis step) and a
   blue-green release; wall time and our overhead = wall time minus the waits the strategy asks for.
 - a fleet: one blue-green release of 1, 10 and 50 applications in one playbook run (forks 10, the
-  linear strategy unless --fleet-strategy says free), with the peak memory of ansible-playbook and its workers.
+  linear strategy unless --fleet-strategy says free), with the processor time and peak memory of
+  ansible-playbook and its workers.
 - time to safety: from the simulator serving the canary's first error to the route sending the canary
   no traffic, with background analysis every 1 s and every 5 s.
 
@@ -25,6 +26,7 @@ running (make cluster-up; make benchmark does both).
 import argparse
 import json
 import os
+import resource
 import signal
 import statistics
 import subprocess
@@ -330,24 +332,33 @@ def whole_release(cluster, playbook, extra, runs, rollout_floor):
 
 # ---------------------------------------------------------------------------------------------- fleet
 
-class MemorySampler:
-    """Peak summed RSS of a process and its descendants, sampled every 0.2 s from /proc."""
+class ResourceSampler:
+    """Peak summed RSS of a process and its descendants, sampled every 0.2 s from /proc, and the processor
+    time they used (counted once the process has been waited for: each process adds its reaped children's)."""
 
     def __init__(self):
-        self.peak, self._stop, self._thread = 0, threading.Event(), None
+        self.peak, self.cpu_seconds, self._stop, self._thread = 0, None, threading.Event(), None
+        self._children_before = None
 
     def watch(self, pid):
+        self._children_before = children_cpu_seconds()
         self._thread = threading.Thread(target=self._run, args=(pid,), daemon=True)
         self._thread.start()
 
     def stop(self):
         self._stop.set()
         self._thread.join()
+        self.cpu_seconds = children_cpu_seconds() - self._children_before
 
     def _run(self, root):
         while not self._stop.is_set():
             self.peak = max(self.peak, sum(rss(pid) for pid in tree(root)))
             time.sleep(0.2)
+
+
+def children_cpu_seconds():
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def children():
@@ -404,7 +415,7 @@ def fleet(cluster, sizes, strategy, rows, save):
             with tempfile.TemporaryDirectory() as scratch:
                 inventory = fleet_inventory(Path(scratch), size)
                 release(cluster, "blue_green.yml", namespace, "1.0.0", extra, inventory, env)
-                sampler = MemorySampler()
+                sampler = ResourceSampler()
                 # On a busy machine a gate may see no data yet and abort an application's release: the
                 # run's cost is still measured, and the row says how many ended so.
                 wall, report = release(cluster, "blue_green.yml", namespace, "1.1.0", extra, inventory, env, sampler,
@@ -413,7 +424,8 @@ def fleet(cluster, sizes, strategy, rows, save):
             cluster.delete(namespace)
         failed = sum(1 for stats in report["stats"].values() if stats["failures"])
         row = {"applications": size, "strategy": strategy, "wall_seconds": wall, "seconds_per_application": wall / size,
-               "peak_rss_mib": sampler.peak / 2 ** 20, "failed_applications": failed, "pass": None}
+               "cpu_seconds_per_application": sampler.cpu_seconds / size, "peak_rss_mib": sampler.peak / 2 ** 20,
+               "failed_applications": failed, "pass": None}
         if rows and not failed and not rows[-1]["failed_applications"]:
             # (an aborted release does less work: a fleet with one proves nothing either way)
             row["pass"] = row["seconds_per_application"] < rows[-1]["seconds_per_application"]
@@ -539,12 +551,14 @@ def table(results):
             name, fmt(row["wall_seconds"]), fmt(row["overhead_seconds"]), fmt(waits["gates"]),
             fmt(waits["pauses"]), fmt(waits["rollouts"]), row["tasks"]))
     if "fleet" in results:
-        lines += ["", "%-13s %-9s %-9s %-9s %-10s %-7s %s" % (
-            "fleet (apps)", "strategy", "wall", "per app", "peak RSS", "failed", "goal: per app falls as the fleet grows")]
+        lines += ["", "%-13s %-9s %-9s %-9s %-12s %-10s %-7s %s" % (
+            "fleet (apps)", "strategy", "wall", "per app", "CPU per app", "peak RSS", "failed",
+            "goal: per app falls as the fleet grows")]
     for row in results.get("fleet", []):
-        lines.append("%-13d %-9s %-9s %-9s %-10s %-7d %s" % (
+        lines.append("%-13d %-9s %-9s %-9s %-12s %-10s %-7d %s" % (
             row["applications"], row["strategy"], fmt(row["wall_seconds"]), fmt(row["seconds_per_application"]),
-            "%.0f MiB" % row["peak_rss_mib"], row["failed_applications"], verdict(row["pass"])))
+            fmt(row["cpu_seconds_per_application"]), "%.0f MiB" % row["peak_rss_mib"], row["failed_applications"],
+            verdict(row["pass"])))
     if "time_to_safety" in results:
         lines += ["", "%-15s %-8s %-10s %-14s %-16s %-12s %-5s %s" % (
             "time to safety", "span", "goal", "inject->error", "error->scraped", "scraped->0%", "", "each run")]
