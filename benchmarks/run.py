@@ -1,7 +1,6 @@
 """What a release costs on the local cluster, each figure next to its baseline measured in the same run.
 
-    .venv/bin/python benchmarks/run.py [--runs N] [--quick] [--json PATH] [--parts ...] [--fleet-sizes 1,10,50]
-                                [--fleet-strategy linear|free]     (or: make benchmark)
+    .venv/bin/python benchmarks/run.py [--runs N] [--quick] [--json PATH] [--parts ...] [--fleet-sizes 1,10,50]     (or: make benchmark)
 
 Prints one table and writes it as JSON (.cache/benchmark.json unless --json says otherwise), saved after each
 part so that a stopped run keeps what it measured:
@@ -13,9 +12,8 @@ part so that a stopped run keeps what it measured:
   paid once per playbook, not once per task, so it does not blur the per-task figures.
 - whole releases: a canary (four weight steps, zero pauses, one measurement per analysis step) and a
   blue-green release; wall time and our overhead = wall time minus the waits the strategy asks for.
-- a fleet: one blue-green release of 1, 10 and 50 applications in one playbook run (forks 10, the
-  linear strategy unless --fleet-strategy says free), with the processor time and peak memory of
-  ansible-playbook and its workers.
+- a fleet: one blue-green release of 1, 10 and 50 applications in one playbook run (forks 10), with
+  the processor time and peak memory of ansible-playbook and its workers.
 - time to safety: from the simulator serving the canary's first error to the route sending the canary
   no traffic, with background analysis every 1 s and every 5 s.
 
@@ -404,9 +402,9 @@ def fleet_inventory(directory, size):
     return str(directory)
 
 
-def fleet(cluster, sizes, strategy, rows, save):
-    """Appends a row to rows, and saves, as each fleet size is measured with the play strategy given."""
-    env = cluster.env(ANSIBLE_FORKS="10", ANSIBLE_STRATEGY=strategy)
+def fleet(cluster, sizes, rows, save):
+    """Appends a row to rows, and saves, as each fleet size is measured."""
+    env = cluster.env(ANSIBLE_FORKS="10")
     for size in sizes:
         namespace = cluster.namespace()
         # One pod per color and application: 50 applications stay within the shared cluster's room.
@@ -423,7 +421,7 @@ def fleet(cluster, sizes, strategy, rows, save):
         finally:
             cluster.delete(namespace)
         failed = sum(1 for stats in report["stats"].values() if stats["failures"])
-        row = {"applications": size, "strategy": strategy, "wall_seconds": wall, "seconds_per_application": wall / size,
+        row = {"applications": size, "wall_seconds": wall, "seconds_per_application": wall / size,
                "cpu_seconds_per_application": sampler.cpu_seconds / size, "peak_rss_mib": sampler.peak / 2 ** 20,
                "failed_applications": failed, "pass": None}
         if rows and not failed and not rows[-1]["failed_applications"]:
@@ -551,12 +549,11 @@ def table(results):
             name, fmt(row["wall_seconds"]), fmt(row["overhead_seconds"]), fmt(waits["gates"]),
             fmt(waits["pauses"]), fmt(waits["rollouts"]), row["tasks"]))
     if "fleet" in results:
-        lines += ["", "%-13s %-9s %-9s %-9s %-12s %-10s %-7s %s" % (
-            "fleet (apps)", "strategy", "wall", "per app", "CPU per app", "peak RSS", "failed",
-            "goal: per app falls as the fleet grows")]
+        lines += ["", "%-13s %-9s %-9s %-12s %-10s %-7s %s" % (
+            "fleet (apps)", "wall", "per app", "CPU per app", "peak RSS", "failed", "goal: per app falls as the fleet grows")]
     for row in results.get("fleet", []):
-        lines.append("%-13d %-9s %-9s %-9s %-12s %-10s %-7d %s" % (
-            row["applications"], row["strategy"], fmt(row["wall_seconds"]), fmt(row["seconds_per_application"]),
+        lines.append("%-13d %-9s %-9s %-12s %-10s %-7d %s" % (
+            row["applications"], fmt(row["wall_seconds"]), fmt(row["seconds_per_application"]),
             fmt(row["cpu_seconds_per_application"]), "%.0f MiB" % row["peak_rss_mib"], row["failed_applications"],
             verdict(row["pass"])))
     if "time_to_safety" in results:
@@ -581,9 +578,6 @@ def main():
     parser.add_argument("--json", default=str(REPO / ".cache" / "benchmark.json"), help="where to write the results")
     parser.add_argument("--parts", default=",".join(PARTS),
                         help="comma-separated parts to measure (default: all of %s)" % ", ".join(PARTS))
-    parser.add_argument("--fleet-strategy", choices=("linear", "free"), default="linear",
-                        help="the play strategy of the fleet's run: linear (ansible's default) moves all applications "
-                             "task by task, free lets each go at its own pace (default: linear)")
     parser.add_argument("--fleet-sizes", default="1,10,50",
                         help="comma-separated fleet sizes, each compared with the one before it (default: 1,10,50)")
     args = parser.parse_args()
@@ -620,7 +614,7 @@ def main():
         results["blue_green"] = whole_release(cluster, "blue_green.yml", {}, runs, floor)
         save()
     if "fleet" in parts:
-        fleet(cluster, sizes, args.fleet_strategy, results.setdefault("fleet", []), save)
+        fleet(cluster, sizes, results.setdefault("fleet", []), save)
     if "safety" in parts:
         results["time_to_safety"] = []
         for interval in (1, 5):

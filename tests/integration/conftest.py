@@ -105,9 +105,9 @@ def run_module(cluster, module, args, check=False, diff=False):
     return output["plays"][0]["tasks"][0]["hosts"]["localhost"]
 
 
-def run_playbook(cluster, playbook, *args, check=True, env=None):
-    """Runs ansible-playbook from the repository root as a user would (env: extra environment variables)."""
-    env = dict(ansible_env(cluster), **(env or {}))
+def run_playbook(cluster, playbook, *args, check=True):
+    """Runs ansible-playbook from the repository root as a user would."""
+    env = ansible_env(cluster)
     result = subprocess.run(
         [str(Path(sys.executable).parent / "ansible-playbook"), str(REPO / "playbooks" / playbook), *args],
         cwd=REPO, env=env, capture_output=True, text=True, timeout=900, check=False)

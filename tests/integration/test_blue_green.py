@@ -6,7 +6,6 @@ import sys
 from pathlib import Path
 
 import pytest
-import yaml
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
@@ -124,44 +123,6 @@ def test_manual_promotion_pauses_and_a_later_run_promotes_or_aborts(api_client, 
 
     nothing = play(cluster, "promote.yml", namespace, check=False)
     assert nothing.returncode != 0 and "has no paused release to promote" in nothing.stdout
-
-
-def test_each_application_of_a_fleet_waits_its_own_scale_down_delay_under_either_strategy(
-        api_client, cluster, namespace, tmp_path):
-    """A pause task runs once for all hosts, with the first one's variables and conditions: a fleet
-    whose first application had no scale-down delay skipped every other application's. The free
-    strategy, in which each application goes at its own pace, refuses pause outright."""
-    local = REPO / "inventories" / "local"
-    app_vars = yaml.safe_load((local / "host_vars" / f"{APP}.yml").read_text())
-    delays = {f"{APP}-a": 0, f"{APP}-b": 5}
-    (tmp_path / "group_vars").symlink_to(local / "group_vars")
-    (tmp_path / "hosts.yml").write_text(yaml.safe_dump({"applications": {
-        "hosts": {app: {"pd_scale_down_delay_seconds": delay} for app, delay in delays.items()}, "vars": app_vars}}))
-    fast = {key: value for key, value in FAST.items() if key != "pd_scale_down_delay_seconds"}
-
-    def fleet_release(version, strategy):
-        variables = dict(fast, pd_namespace=namespace, release_version=version)
-        return run_playbook(cluster, "blue_green.yml", "-i", str(tmp_path), "-e", json.dumps(variables),
-                            env={"ANSIBLE_STRATEGY": strategy}).stdout
-
-    fleet_release("1.0.0", "linear")
-    output = fleet_release("1.1.0", "free")
-    # The free strategy prints a task's banner before each of its results.
-    waits, task = {}, None
-    for line in output.splitlines():
-        if line.startswith("TASK ["):
-            task = line[len("TASK ["):].split("] ")[0].split(" : ")[-1]
-        elif task == "Wait out the scale-down delay" and line.startswith(("ok: [", "skipping: [")):
-            waits[line.split("[")[1].split("]")[0]] = line.split(":")[0]
-    assert waits == {f"{APP}-a": "skipping", f"{APP}-b": "ok"}, output
-    apps = client.AppsV1Api(api_client)
-    for app in delays:
-        color = client.CoreV1Api(api_client).read_namespaced_service(app, namespace).spec.selector[
-            "terragonlabs.io/color"]
-        assert apps.read_namespaced_deployment(f"{app}-{color}", namespace).metadata.labels[
-            "app.kubernetes.io/version"] == "1.1.0"
-        old = "green" if color == "blue" else "blue"
-        assert apps.read_namespaced_deployment(f"{app}-{old}", namespace).spec.replicas == 0
 
 
 def test_a_second_release_while_one_runs_is_refused_by_the_lock(api_client, cluster, namespace):
