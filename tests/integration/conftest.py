@@ -12,6 +12,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+import yaml
 from kubernetes import client, config
 from kubernetes.client.rest import ApiException
 
@@ -89,13 +90,16 @@ def ansible_env(cluster):
                 K8S_AUTH_KUBECONFIG=cluster["kubeconfig"], ANSIBLE_FORCE_COLOR="0")
 
 
+# Environment variables under which ansible prints its results as one JSON document.
+JSON_OUTPUT = {"ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json", "ANSIBLE_LOAD_CALLBACK_PLUGINS": "1"}
+
+
 def run_module(cluster, module, args, check=False, diff=False):
     """Runs one of the collection's modules through ansible, as a task would, and returns its result."""
     command = [str(Path(sys.executable).parent / "ansible"), "localhost", "-m",
                f"terragonlabs.progressive_delivery.{module}", "-a", json.dumps(args)]
     command += ["--check"] * check + ["--diff"] * diff
-    env = dict(ansible_env(cluster), ANSIBLE_STDOUT_CALLBACK="ansible.posix.json",
-               ANSIBLE_LOAD_CALLBACK_PLUGINS="1")
+    env = dict(ansible_env(cluster), **JSON_OUTPUT)
     completed = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True,
                                timeout=900, check=False)
     try:
@@ -105,12 +109,29 @@ def run_module(cluster, module, args, check=False, diff=False):
     return output["plays"][0]["tasks"][0]["hosts"]["localhost"]
 
 
-def run_playbook(cluster, playbook, *args, check=True):
-    """Runs ansible-playbook from the repository root as a user would."""
-    env = ansible_env(cluster)
+def run_playbook(cluster, playbook, *args, check=True, env=None):
+    """Runs ansible-playbook from the repository root as a user would, with env's variables added."""
+    env = dict(ansible_env(cluster), **(env or {}))
     result = subprocess.run(
         [str(Path(sys.executable).parent / "ansible-playbook"), str(REPO / "playbooks" / playbook), *args],
         cwd=REPO, env=env, capture_output=True, text=True, timeout=900, check=False)
     if check and result.returncode != 0:
         raise AssertionError(f"{playbook} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
     return result
+
+
+def fleet_inventory(directory, hosts):
+    """An inventory of the local environment in directory whose applications (hosts, with their own
+    variables) are each a Model Card Generator."""
+    local = REPO / "inventories" / "local"
+    app_vars = yaml.safe_load((local / "host_vars" / "modelcard-generator.yml").read_text())
+    (directory / "group_vars").symlink_to(local / "group_vars")
+    (directory / "hosts.yml").write_text(yaml.safe_dump({"applications": {"hosts": hosts, "vars": app_vars}}))
+    return directory
+
+
+def task_results(output, name):
+    """Each host's result of the tasks whose names (templated, without the role's) start with name, from
+    ansible's JSON output."""
+    return {host: result for play in json.loads(output)["plays"] for task in play["tasks"]
+            if task["task"]["name"].split(" : ")[-1].startswith(name) for host, result in task["hosts"].items()}

@@ -9,7 +9,8 @@ import pytest
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
-from conftest import REPO, ansible_env, prometheus_query, run_playbook, wait_for
+from conftest import (JSON_OUTPUT, REPO, ansible_env, fleet_inventory, prometheus_query, run_playbook, task_results,
+                      wait_for)
 from objects import rolled_out
 
 # Each test runs several releases; on a machine busy with the rest of the suite that outlasts the
@@ -123,6 +124,26 @@ def test_manual_promotion_pauses_and_a_later_run_promotes_or_aborts(api_client, 
 
     nothing = play(cluster, "promote.yml", namespace, check=False)
     assert nothing.returncode != 0 and "has no paused release to promote" in nothing.stdout
+
+
+def test_each_application_of_a_fleet_waits_out_its_own_scale_down_delay(api_client, cluster, namespace, tmp_path):
+    """A pause runs once for all hosts, with the first one's delay and conditions: in a fleet whose
+    first application had no delay, no other application kept its old color for fast rollback."""
+    delays = {f"{APP}-a": 0, f"{APP}-b": 4}
+    inventory = fleet_inventory(tmp_path, {app: {"pd_scale_down_delay_seconds": delay} for app, delay in delays.items()})
+    for version in ("1.0.0", "1.1.0"):
+        variables = dict(FAST, pd_namespace=namespace, release_version=version)
+        del variables["pd_scale_down_delay_seconds"]
+        output = run_playbook(cluster, "blue_green.yml", "-i", str(inventory), "-e", json.dumps(variables),
+                              env=JSON_OUTPUT).stdout
+    waits = task_results(output, "Wait out what is left of the scale-down delay")
+    assert waits[f"{APP}-a"].get("skipped") and waits[f"{APP}-b"]["elapsed"] >= 1, waits
+    apps = client.AppsV1Api(api_client)
+    for app in delays:
+        color = client.CoreV1Api(api_client).read_namespaced_service(app, namespace).spec.selector["terragonlabs.io/color"]
+        assert apps.read_namespaced_deployment(f"{app}-{color}", namespace).metadata.labels[
+            "app.kubernetes.io/version"] == "1.1.0"
+        assert apps.read_namespaced_deployment(f"{app}-{'green' if color == 'blue' else 'blue'}", namespace).spec.replicas == 0
 
 
 def test_a_second_release_while_one_runs_is_refused_by_the_lock(api_client, cluster, namespace):

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from kubernetes import client
 
-from conftest import REPO, ansible_env, run_module, run_playbook, wait_for
+from conftest import (JSON_OUTPUT, REPO, ansible_env, fleet_inventory, run_module, run_playbook, task_results,
+                      wait_for)
 from stub_http import Stub
 
 APP = "modelcard-generator"
@@ -157,6 +158,28 @@ def test_background_analysis_aborts_a_bad_canary_during_a_long_pause(api_client,
     assert elapsed < pause / 2, elapsed
     current = assert_back_on_stable(api_client, cluster, namespace, "istio", "1.0.0")
     assert current["details"]["step_index"] == "1"
+
+
+def test_an_application_of_a_fleet_past_the_first_forks_waits_only_what_is_left_of_its_pause(
+        api_client, cluster, namespace, tmp_path):
+    """One fork at a time, the second application's pause is spent while the first waits out its own:
+    it does not wait again. (A pause task ran once for all hosts, with the first one's length.)"""
+    apps = [f"{APP}-a", f"{APP}-b"]
+    inventory = fleet_inventory(tmp_path, dict.fromkeys(apps))
+    for version in ("1.0.0", "1.1.0"):
+        steps = [{"set_weight": 50}, {"pause": {"duration": 5}}]
+        output = run_playbook(cluster, "canary.yml", "-i", str(inventory), "-e",
+                              json.dumps(variables(namespace, "gateway_api", release_version=version, pd_canary_steps=steps)),
+                              env=dict(JSON_OUTPUT, ANSIBLE_FORKS="1")).stdout
+    waits = task_results(output, "Wait, seconds ")
+    # The second's wait started a task's time after the first's: it may wait out that second.
+    assert waits[apps[0]]["elapsed"] >= 3 and (waits[apps[1]].get("skipped") or waits[apps[1]]["elapsed"] <= 1), waits
+    for app in apps:
+        weights = run_module(cluster, "traffic_info", {"router": "gateway_api", "namespace": namespace, "stable": app,
+                                                       "canary": f"{app}-canary", "route": app})["weights"]
+        assert weights.get(f"{app}-canary", 0) == 0
+        assert client.AppsV1Api(api_client).read_namespaced_deployment(f"{app}-stable", namespace).metadata.labels[
+            "app.kubernetes.io/version"] == "1.1.0"
 
 
 def test_a_paused_release_is_aborted_by_a_second_run(api_client, cluster, namespace):

@@ -11,7 +11,7 @@ import yaml
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
-from conftest import REPO, ansible_env
+from conftest import JSON_OUTPUT, REPO, ansible_env
 
 
 def rendered_workload_deployment(cluster):
@@ -21,7 +21,7 @@ def rendered_workload_deployment(cluster):
     command = [str(Path(sys.executable).parent / "ansible"), "localhost", "-m", "ansible.builtin.debug", "-a",
                "msg={{ lookup('ansible.builtin.template', 'roles/workload/templates/deployment.yml.j2') | from_yaml }}",
                "-e", json.dumps(variables)]
-    env = dict(ansible_env(cluster), ANSIBLE_STDOUT_CALLBACK="ansible.posix.json", ANSIBLE_LOAD_CALLBACK_PLUGINS="1")
+    env = dict(ansible_env(cluster), **JSON_OUTPUT)
     completed = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=300, check=True)
     return json.loads(completed.stdout)["plays"][0]["tasks"][0]["hosts"]["localhost"]["msg"]
 
