@@ -38,8 +38,6 @@ import uuid
 from datetime import datetime
 from pathlib import Path
 
-import yaml
-
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tools" / "local_cluster"))
 sys.path.insert(0, str(REPO / "tests" / "integration"))
@@ -47,6 +45,7 @@ sys.path.insert(0, str(REPO / ".cache" / "collections"))
 
 import local_cluster  # noqa: E402
 from kubernetes import client, config  # noqa: E402
+from inventories import fleet_inventory  # noqa: E402
 from objects import deployment, http_route  # noqa: E402
 from traffic_cases import two_versions  # noqa: E402
 
@@ -392,16 +391,6 @@ def rss(pid):
     return 0
 
 
-def fleet_inventory(directory, size):
-    """inventories/local with size applications modelcard-generator-01..size instead of one."""
-    local = REPO / "inventories" / "local"
-    app_vars = yaml.safe_load((local / "host_vars" / ("%s.yml" % APP)).read_text())
-    hosts = {"%s-%02d" % (APP, i): None for i in range(1, size + 1)}
-    (directory / "group_vars").symlink_to(local / "group_vars")
-    (directory / "hosts.yml").write_text(yaml.safe_dump({"applications": {"hosts": hosts, "vars": app_vars}}))
-    return str(directory)
-
-
 def fleet(cluster, sizes, rows, save):
     """Appends a row to rows, and saves, as each fleet size is measured."""
     env = cluster.env(ANSIBLE_FORKS="10")
@@ -411,7 +400,7 @@ def fleet(cluster, sizes, rows, save):
         extra = {"pd_replicas": 1}
         try:
             with tempfile.TemporaryDirectory() as scratch:
-                inventory = fleet_inventory(Path(scratch), size)
+                inventory = str(fleet_inventory(Path(scratch), {"%s-%02d" % (APP, i): None for i in range(1, size + 1)}))
                 release(cluster, "blue_green.yml", namespace, "1.0.0", extra, inventory, env)
                 sampler = ResourceSampler()
                 # On a busy machine a gate may see no data yet and abort an application's release: the

@@ -12,7 +12,6 @@ import uuid
 from pathlib import Path
 
 import pytest
-import yaml
 from kubernetes import client, config
 from kubernetes.client.rest import ApiException
 
@@ -118,16 +117,6 @@ def run_playbook(cluster, playbook, *args, check=True, env=None):
     if check and result.returncode != 0:
         raise AssertionError(f"{playbook} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
     return result
-
-
-def fleet_inventory(directory, hosts):
-    """An inventory of the local environment in directory whose applications (hosts, with their own
-    variables) are each a Model Card Generator."""
-    local = REPO / "inventories" / "local"
-    app_vars = yaml.safe_load((local / "host_vars" / "modelcard-generator.yml").read_text())
-    (directory / "group_vars").symlink_to(local / "group_vars")
-    (directory / "hosts.yml").write_text(yaml.safe_dump({"applications": {"hosts": hosts, "vars": app_vars}}))
-    return directory
 
 
 def task_results(output, name):

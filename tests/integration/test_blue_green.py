@@ -9,8 +9,9 @@ import pytest
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
-from conftest import (JSON_OUTPUT, REPO, ansible_env, fleet_inventory, prometheus_query, run_playbook, task_results,
+from conftest import (JSON_OUTPUT, REPO, ansible_env, prometheus_query, run_playbook, task_results,
                       wait_for)
+from inventories import fleet_inventory
 from objects import rolled_out
 
 # Each test runs several releases; on a machine busy with the rest of the suite that outlasts the

@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 from kubernetes import client
 
-from conftest import (JSON_OUTPUT, REPO, ansible_env, fleet_inventory, run_module, run_playbook, task_results,
+from conftest import (JSON_OUTPUT, REPO, ansible_env, run_module, run_playbook, task_results,
                       wait_for)
+from inventories import fleet_inventory
 from stub_http import Stub
 
 APP = "modelcard-generator"
