@@ -131,7 +131,7 @@ def test_each_application_of_a_fleet_waits_out_its_own_scale_down_delay(api_clie
     """A pause runs once for all hosts, with the first one's delay and conditions: in a fleet whose
     first application had no delay, no other application kept its old color for fast rollback. The
     one with no delay waits for the other's all the same, holding its lock meanwhile."""
-    delays = {f"{APP}-a": 0, f"{APP}-b": 10}
+    delays = {f"{APP}-a": 0, f"{APP}-b": 12}
     inventory = fleet_inventory(tmp_path, {app: {"pd_scale_down_delay_seconds": delay} for app, delay in delays.items()})
     for version in ("1.0.0", "1.1.0"):
         variables = dict(FAST, pd_namespace=namespace, release_version=version)
@@ -141,7 +141,7 @@ def test_each_application_of_a_fleet_waits_out_its_own_scale_down_delay(api_clie
     waits = task_results(output, "Keep the old color up for fast rollback")
     holds = task_results(output, "Hold the release lock until the fleet's scale-down delays are over")
     # b's wait began after its lock was held: on a busy machine, seconds after its promotion.
-    assert waits[f"{APP}-a"].get("skipped") and waits[f"{APP}-b"]["elapsed"] >= 5, waits
+    assert waits[f"{APP}-a"].get("skipped") and waits[f"{APP}-b"]["elapsed"] >= 4, waits
     assert not any(hold.get("skipped") for hold in holds.values()) and len(holds) == 2, holds
     apps = client.AppsV1Api(api_client)
     for app in delays:
