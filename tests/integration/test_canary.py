@@ -167,8 +167,8 @@ def test_an_application_of_a_fleet_past_the_first_forks_waits_only_what_is_left_
     it does not wait again. (A pause task ran once for all hosts, with the first one's length.)"""
     apps = [f"{APP}-a", f"{APP}-b"]
     inventory = fleet_inventory(tmp_path, dict.fromkeys(apps))
+    steps = [{"set_weight": 50}, {"pause": {"duration": 20}}]
     for version in ("1.0.0", "1.1.0"):
-        steps = [{"set_weight": 50}, {"pause": {"duration": 20}}]
         output = run_playbook(cluster, "canary.yml", "-i", str(inventory), "-e",
                               # A 60 s lock: the pause is one chunk of a wait (a third of the ttl at most).
                               json.dumps(variables(namespace, "gateway_api", release_version=version, pd_canary_steps=steps,
