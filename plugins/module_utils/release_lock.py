@@ -12,6 +12,7 @@ __metaclass__ = type
 
 import datetime
 import socket
+import time
 
 from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.kube_client import ApiError
 from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.kube_module import (
@@ -184,3 +185,64 @@ def lease_facts(lease, now):
     return {"holder": spec.get("holderIdentity"), "acquired_time": spec.get("acquireTime"),
             "renew_time": spec.get("renewTime"), "ttl": spec.get("leaseDurationSeconds"),
             "expires_in": expires_in(lease, now)}
+
+
+def lost_lock_message(app, why):
+    return ("lost the release lock of %s: it expired before this run renewed it (%s); another run may have "
+            "acted on the release, so this one stops - run again to act on where it stands" % (app, why))
+
+
+class LockKeeper(object):
+    """Renews this run's own release lock while a module waits, so that the lock needs no hold as
+    long as the wait may last: a run killed during the wait frees the lock within its ttl. A renewal
+    that finds the lock gone or held by another run fails the task: that run may have acted."""
+
+    def __init__(self, module, namespace, options, clock=time.monotonic, sleep=time.sleep):
+        self.module, self.clock, self.sleeper = module, clock, sleep
+        self.namespace = options.get("namespace") or namespace
+        self.app, self.ttl = options["app"], options["ttl"]
+        if not self.namespace:
+            module.fail("release_lock.namespace is required: this module has no namespace of its own")
+        check_app_name(module, self.app)
+        if self.ttl < 1:
+            module.fail("release_lock.ttl must be at least 1 second, got %d" % self.ttl)
+        self.identity = holder_identity(options["holder"], socket.gethostname(), options.get("job_id"))
+        self.renewed_at = None
+
+    def keep(self):
+        """Renews the lock to last its ttl from now when a third of it has passed since the last renewal."""
+        if self.module.check_mode:  # nothing was taken, so there is nothing to renew
+            return
+        if self.renewed_at is not None and self.clock() - self.renewed_at < self.ttl / 3.0:
+            return
+        name, now = lease_name(self.app), now_utc()
+
+        def read():
+            return self.module.client.get(LEASES, "leases", self.namespace, name)
+
+        def compute(lease):
+            if _holder(lease) != self.identity:
+                self.module.fail(lost_lock_message(self.app, "the release lock of %s is held by %s" % (
+                    self.app, describe_holder(lease, now))))
+            return acquire(lease, self.app, self.identity, self.ttl, False, now, renew=True)[1]
+
+        def write(desired):
+            return self.module.client.replace(LEASES, "leases", self.namespace, name, desired)
+
+        try:
+            update_with_conflict_retry(read, compute, write)
+        except ApiError as error:
+            if error.status != 404:
+                raise
+            self.module.fail(lost_lock_message(self.app, "another run took it and has given it back since"))
+        self.renewed_at = self.clock()
+
+    def sleep(self, seconds):
+        """Sleeps, keeping the lock all along: a measuring wait needs no hold either."""
+        end = self.clock() + seconds
+        while True:
+            self.keep()
+            left = end - self.clock()
+            if left <= 0:
+                return
+            self.sleeper(min(left, self.ttl / 3.0))

@@ -13,6 +13,10 @@ import time
 from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.kube_client import ApiError
 from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.kube_module import update_with_conflict_retry
 from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.naming import label_selector
+from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.lock_keeper import (
+    KEEP_LOCK_OPTIONS,
+    lock_keeper,
+)
 from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.rollout import (
     PROGRESS,
     REVISION_ANNOTATION,
@@ -30,8 +34,10 @@ WORKLOAD_OPTIONS = dict(
     namespace=dict(type="str", required=True),
 )
 WAIT_OPTIONS = dict(
+    KEEP_LOCK_OPTIONS,
     timeout=dict(type="int", default=600),
     poll_interval=dict(type="float", default=1.0),
+    progress_deadline=dict(type="int"),
 )
 
 
@@ -89,23 +95,44 @@ def check_wait_arguments(module, timeout, interval):
         module.fail("timeout must be 0 or more seconds, got %d" % timeout)
     if interval <= 0:
         module.fail("poll_interval must be more than 0 seconds, got %s" % interval)
+    deadline = module.params.get("progress_deadline")
+    if deadline is not None and deadline < 1:
+        module.fail("progress_deadline must be at least 1 second, got %d" % deadline)
+
+
+def stalled(progress_deadline, ready_since, now):
+    """Whether the wait has seen no pod become ready for longer than the progress deadline. The
+    Deployment controller judges progress only while a new ReplicaSet rolls out, not while a finished
+    rollout is scaled up (a canary growing for its next weight), so the wait judges that itself."""
+    return progress_deadline is not None and now - ready_since > progress_deadline
 
 
 def wait_for_rollout(module, kind, name, namespace, timeout, interval, result=None):
     """Polls until the workload is rolled out by kubectl's rules; fails at once when it cannot be,
     and at the timeout otherwise, naming the pods that are not ready. result is added to every
-    failure (what the calling module did before waiting)."""
+    failure (what the calling module did before waiting). The release lock given as the module's
+    release_lock is renewed all along."""
     result = result or {}
     check_wait_arguments(module, timeout, interval)
     started = time.monotonic()
     progress = PROGRESS[kind]
+    keeper = lock_keeper(module)
+    ready, ready_since = None, started
     while True:
+        if keeper:
+            keeper.keep()
         workload = read_workload(module, kind, name, namespace,
                                  dict(result, message="not found", elapsed=0.0))
         summary = summarize(workload)
-        elapsed = round(time.monotonic() - started, 3)
+        now = time.monotonic()
+        elapsed = round(now - started, 3)
+        if ready is None or summary["replicas"]["ready"] > ready:
+            ready, ready_since = summary["replicas"]["ready"], now
         try:
             done, message = progress(workload)
+            if not done and stalled(module.params.get("progress_deadline"), ready_since, now):
+                raise RolloutFailed("%s %s exceeded its progress deadline: no pod became ready for %ss" % (
+                    kind.lower(), name, module.params["progress_deadline"]))
         except RolloutFailed as failure:
             problems = not_ready_pods(module, workload)
             module.fail(str(failure) + describe(problems), **dict(

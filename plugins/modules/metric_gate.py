@@ -401,6 +401,7 @@ options:
     type: bool
     default: true
 extends_documentation_fragment:
+  - terragonlabs.progressive_delivery.workload.keep_lock
   - kubernetes.core.k8s_auth_options
 attributes:
   check_mode:
@@ -569,6 +570,10 @@ from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.
     STATISTICS,
 )
 from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.metrics.templates import TEMPLATES
+from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.lock_keeper import (
+    KEEP_LOCK_OPTIONS,
+    lock_keeper,
+)
 
 
 def endpoint_options(**extra):
@@ -649,12 +654,14 @@ ARGUMENT_SPEC = dict(
     )),
     max_duration=dict(type="float"),
     fail_on_verdict=dict(type="bool", default=True),
+    **KEEP_LOCK_OPTIONS
 )
 
 
 def run_gate(module):
+    keeper = lock_keeper(module)
     try:
-        gate = build_gate(module.params)
+        gate = build_gate(module.params, **({"sleep": keeper.sleep} if keeper else {}))
     except GateConfigError as error:
         module.fail(str(error))
     result = dict(gate.run(), changed=False)

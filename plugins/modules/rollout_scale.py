@@ -41,6 +41,7 @@ options:
     default: false
 extends_documentation_fragment:
   - terragonlabs.progressive_delivery.workload
+  - terragonlabs.progressive_delivery.workload.keep_lock
   - terragonlabs.progressive_delivery.workload.wait
   - kubernetes.core.k8s_auth_options
 attributes:

@@ -35,8 +35,16 @@ options:
     description: Seconds between two reads of the workload.
     type: float
     default: 1.0
+  progress_deadline:
+    description:
+      - Seconds the wait may go without a pod becoming ready before it fails, as the Deployment's
+        C(progressDeadlineSeconds) fails a rollout. The Deployment controller judges progress only
+        while a new template rolls out, not while a workload is scaled up, which this covers.
+      - Unset, only O(timeout) bounds the wait.
+    type: int
 extends_documentation_fragment:
   - terragonlabs.progressive_delivery.workload
+  - terragonlabs.progressive_delivery.workload.keep_lock
   - kubernetes.core.k8s_auth_options
 attributes:
   check_mode:
@@ -143,6 +151,7 @@ not_ready_pods:
 from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.kube_module import KubeModule
 from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.rollout import WORKLOAD_KINDS
 from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.workload import (
+    WAIT_OPTIONS,
     WORKLOAD_OPTIONS,
     wait_for_rollout,
 )
@@ -159,8 +168,7 @@ def main():
     KubeModule(argument_spec=dict(
         WORKLOAD_OPTIONS,
         kind=dict(type="str", choices=list(WORKLOAD_KINDS), default="Deployment"),
-        timeout=dict(type="int", default=600),
-        poll_interval=dict(type="float", default=1.0),
+        **WAIT_OPTIONS
     )).run(rollout_status)
 
 

@@ -79,3 +79,62 @@ def test_release():
     assert rl.release(lease(), "web", "a@h", False, NOW)[0] == "released"
     assert rl.release(lease(holder="b@h", renewed_seconds_ago=61), "web", "a@h", False, NOW)[0] == "released"
     assert rl.release(lease(holder="b@h"), "web", "a@h", True, NOW)[0] == "released"
+
+
+class Failed(Exception):
+    pass
+
+
+class FakeModule:
+    """A module whose client holds one Lease (or none) and whose failures raise."""
+
+    def __init__(self, lease_now, check_mode=False):
+        self.check_mode, self.lease, self.writes = check_mode, lease_now, []
+        self.client = self
+
+    def fail(self, msg, **_):
+        raise Failed(msg)
+
+    def get(self, api, plural, namespace, name):
+        if self.lease is None:
+            raise rl.ApiError(404, "not found")
+        return self.lease
+
+    def replace(self, api, plural, namespace, name, body):
+        self.writes.append(body)
+        self.lease = body
+        return body
+
+
+def keeper(module, clock):
+    return rl.LockKeeper(module, "shop", {"app": "web", "holder": "a", "job_id": None, "ttl": 30},
+                         clock=lambda: clock[0])
+
+
+def test_a_waiting_module_renews_its_lock_at_once_then_every_third_of_the_ttl(monkeypatch):
+    monkeypatch.setattr(rl.socket, "gethostname", lambda: "h")
+    module, clock = FakeModule(lease(holder="a@h", renewed_seconds_ago=5, ttl=30)), [0.0]
+    kept = keeper(module, clock)
+    for moment in (0.0, 5.0, 9.9, 10.0, 15.0, 20.1):
+        clock[0] = moment
+        kept.keep()
+    assert len(module.writes) == 3  # at 0, 10 and 20.1
+    assert module.writes[-1]["spec"]["leaseDurationSeconds"] == 30
+
+
+@pytest.mark.parametrize("found, why", [
+    (lease(holder="b@h", ttl=30), "the release lock of web is held by b@h"),
+    (None, "another run took it and has given it back since")])
+def test_a_waiting_module_that_lost_its_lock_stops_saying_so(monkeypatch, found, why):
+    monkeypatch.setattr(rl.socket, "gethostname", lambda: "h")
+    module = FakeModule(found)
+    with pytest.raises(Failed, match=r"^lost the release lock of web: it expired before this run renewed it \(%s"
+                                     % why):
+        keeper(module, [0.0]).keep()
+    assert module.writes == []
+
+
+def test_nothing_is_renewed_in_check_mode():
+    module = FakeModule(None, check_mode=True)
+    keeper(module, [0.0]).keep()
+    assert module.writes == []

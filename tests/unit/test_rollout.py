@@ -3,6 +3,7 @@
 import pytest
 
 from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils import rollout
+from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.workload import stalled
 
 
 def deployment(generation=2, observed=2, replicas=3, updated=3, total=3, available=3, conditions=()):
@@ -82,3 +83,12 @@ def test_summarize_reports_the_deployment_revision():
     summary = rollout.summarize(workload)
     assert summary["revision"] == "4"
     assert summary["replicas"] == {"desired": 3, "updated": 3, "ready": 0, "available": 3}
+
+
+@pytest.mark.parametrize("deadline, ready_since, now, result", [
+    (None, 0, 10 ** 6, False),  # no deadline: only the timeout bounds the wait
+    (60, 100, 160, False),
+    (60, 100, 160.5, True),
+    (5, 0, 3, False)])
+def test_a_wait_is_stalled_once_no_pod_became_ready_for_the_progress_deadline(deadline, ready_since, now, result):
+    assert stalled(deadline, ready_since, now) is result
