@@ -45,7 +45,8 @@ def test_a_value_out_of_range_fails_the_task_unless_told_not_to(cluster):
     metric = {"name": "success-rate", "query": "vector(0.5)", "success": {"min": 0.95}}
     result = gate(cluster, metric)
     assert result["failed"] and result["verdict"] == "Failed"
-    assert result["msg"] == "metric gate Failed: success-rate: 1 failed measurements, more than failure_limit 0"
+    assert result["msg"] == ("metric gate Failed: success-rate: 1 failed measurements, more than failure_limit 0: "
+                             "measured 0.5 (success: min 0.95)")
     result = gate(cluster, metric, fail_on_verdict=False)
     assert not result.get("failed") and result["verdict"] == "Failed" and result["changed"] is False
 

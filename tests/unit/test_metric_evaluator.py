@@ -280,3 +280,18 @@ def test_templates_render_with_escaped_labels_and_seed_thresholds():
     assert latency.provider.query == ('histogram_quantile(0.99, sum by (le) (rate(http_request_duration_seconds_bucket'
                                       '{namespace="shop",service="web"}[1m])))')
     assert math.isclose(rate.success.minimum, 0.95)
+
+
+@pytest.mark.parametrize("values, conditions, message", [
+    ([[0.47]], dict(success=at_least(0.95)),
+     "1 failed measurements, more than failure_limit 0: measured 0.47 (success: min 0.95)"),
+    ([[0.99]], dict(success=at_least(0.95)), "all 1 measurements taken; the last measured 0.99 (success: min 0.95)"),
+    ([[2.5]], dict(failure=Condition("failure", maximum=3, expression="result > 2")),
+     "1 failed measurements, more than failure_limit 0: measured 2.5 (failure: max 3 and result > 2)"),
+    ([[0.5]], dict(success=at_least(0.9), failure=Condition("failure", maximum=0.1)),
+     "1 inconclusive measurements, more than inconclusive_limit 0: measured 0.5 (success: min 0.9; failure: max 0.1)"),
+])
+def test_a_verdict_names_the_value_measured_and_the_condition(values, conditions, message):
+    result = run(Metric("m", Scripted(*values), **conditions))
+    assert result["metrics"][0]["message"] == message
+    assert result["message"].endswith("m: " + message)

@@ -65,6 +65,13 @@ class Condition(object):
         self.minimum, self.maximum, self.expression = minimum, maximum, expression
         self._compiled = compile_expression("%s.expression" % path, expression) if expression else None
 
+    def describe(self):
+        """The condition as users wrote it, for verdicts: 'min 0.95', 'max 2 and result < 1.5'."""
+        parts = [("min %s" % self.minimum) if self.minimum is not None else None,
+                 ("max %s" % self.maximum) if self.maximum is not None else None,
+                 self.expression]
+        return " and ".join(part for part in parts if part)
+
     def holds(self, sample):
         value = sample.value
         if self.minimum is not None and not value >= self.minimum:
@@ -182,13 +189,20 @@ class Metric(object):
         phase = pick([j[0] for j in judged])
         return next(j for j in judged if j[0] == phase)
 
+    def conditions(self):
+        """'success: min 0.95; failure: max 0.2', whichever the metric has."""
+        return "; ".join("%s: %s" % (kind, condition.describe())
+                         for kind, condition in (("success", self.success), ("failure", self.failure)) if condition)
+
     def _judge_one(self, sample):
         if math.isnan(sample.value):
             return self.on_nan, sample, "the value is NaN (on_nan: %s)" % self.on_nan
         try:
-            return assess(sample, self.success, self.failure), sample, ""
+            phase = assess(sample, self.success, self.failure)
         except ConditionError as error:
             return ERROR, sample, str(error)
+        # Every verdict names the value measured and the condition it met or missed.
+        return phase, sample, "measured %.6g (%s)" % (sample.value, self.conditions() or "no condition")
 
 
 def aggregate(policy, samples):
@@ -216,7 +230,7 @@ class MetricRun(object):
         self.measurements = []
         self.tally = dict((phase, 0) for phase in PHASES)
         self.consecutive_errors = self.consecutive_successes = 0
-        self.last_error = ""
+        self.last_error = self.last_measured = ""
 
     def record(self, phase, sample, samples, message, started, finished, fatal=False):
         entry = {"phase": phase, "started_at": timestamp(started), "finished_at": timestamp(finished),
@@ -241,6 +255,7 @@ class MetricRun(object):
                                    "last: %s" % (self.consecutive_errors, metric.consecutive_error_limit, message))
             return metric.error_retry_interval
         self.consecutive_errors = 0
+        self.last_measured = message
         self.consecutive_successes = self.consecutive_successes + 1 if phase == SUCCESSFUL else 0
         if self.tally[FAILED] > metric.failure_limit:
             return self.decide(FAILED, "%d failed measurements, more than failure_limit %d%s" % (
@@ -250,7 +265,8 @@ class MetricRun(object):
                 self.tally[INCONCLUSIVE], metric.inconclusive_limit, ": " + message if message else ""))
         limit = metric.consecutive_success_limit
         if limit and self.consecutive_successes >= limit:
-            return self.decide(SUCCESSFUL, "%d consecutive successful measurements" % self.consecutive_successes)
+            return self.decide(SUCCESSFUL, "%d consecutive successful measurements, the last %s" % (
+                self.consecutive_successes, message))
         if metric.count is not None and self.completed >= metric.count:
             return self.conclude("all %d measurements taken" % metric.count)
         return metric.interval
@@ -269,9 +285,9 @@ class MetricRun(object):
             return self.decide(INCONCLUSIVE, "%s after %d of %d measurements" % (
                 why, self.completed, self.metric.count))
         if self.metric.consecutive_success_limit:
-            return self.decide(INCONCLUSIVE, "%s without %d consecutive successes" % (
-                why, self.metric.consecutive_success_limit))
-        return self.decide(SUCCESSFUL, why)
+            return self.decide(INCONCLUSIVE, "%s without %d consecutive successes; the last %s" % (
+                why, self.metric.consecutive_success_limit, self.last_measured))
+        return self.decide(SUCCESSFUL, "%s; the last %s" % (why, self.last_measured) if self.last_measured else why)
 
     def decide(self, verdict, message):
         self.verdict, self.message = verdict, message
