@@ -16,6 +16,18 @@ VERSION_LABEL = "app.kubernetes.io/version"
 _APP_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 _DNS_LABEL = _APP_NAME
 _DNS_SUBDOMAIN = re.compile(r"^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+# A release version is an image tag and the value of the app.kubernetes.io/version label, so both
+# rules hold: letters, digits, '.', '_' and '-', starting and ending with a letter or digit, at most
+# 63 characters.
+_RELEASE_VERSION = re.compile(r"[A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?")
+
+
+def is_release_version(value):
+    """Whether value can be both an image tag and a label value. Integers pass as their digits (a
+    bare 2 given as JSON); a float does not, since 1.10 would arrive as 1.1."""
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        return False
+    return bool(_RELEASE_VERSION.fullmatch(str(value)))
 
 
 def check_app_name(module, app):

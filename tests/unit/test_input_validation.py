@@ -7,7 +7,10 @@ from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.
     ModuleFailure,
     without_scalar_suboptions,
 )
-from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.naming import name_errors
+from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.naming import (
+    is_release_version,
+    name_errors,
+)
 from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.traffic import (
     SWITCH_OPTIONS,
     switch_request,
@@ -31,6 +34,19 @@ def test_a_malformed_object_name_is_named(name):
 
 def test_absent_names_are_not_checked():
     assert name_errors({"namespace": None, "name": None}) == name_errors({}) == []
+
+
+@pytest.mark.parametrize("version", ["1.0.0", "1", 2, "v2-rc.1", "2024.06.1", "1.0.0_build.7", "A" * 63])
+def test_versions_that_are_image_tags_and_label_values_pass(version):
+    assert is_release_version(version)
+
+
+# An image tag allows none of a space, quotes, '$', '+' or '/' and at most 128 characters; a label
+# value at most 63, starting and ending with a letter or digit.
+@pytest.mark.parametrize("version", ["", "1.1 .0", '1.1"0', "1.1'0", "$(id)", "1.0.0+build", "release/1", "-1.0",
+                                     "1.0.", "_1", "1" * 64, "1.0\n0", "1.0.0\n", 1.1, True, None, ["1.0"]])
+def test_versions_that_cannot_be_tags_or_labels_are_refused(version):
+    assert not is_release_version(version)
 
 
 SPEC = {"metrics": {"type": "list", "elements": "dict", "options": {
