@@ -62,11 +62,19 @@ def _check_router(index, step_type, router):
         _fail(index, "%s needs the istio or gateway_api router, not %s" % (step_type, router))
 
 
+def _route_name(index, step_type, config):
+    """The step's name, a label only: the router keeps one managed header route and one mirror per
+    application, so Argo's required name has nothing to pick here and may be left out."""
+    name = config.get("name", step_type)
+    if not isinstance(name, str) or not name:
+        _fail(index, "%s.name must be a non-empty string when given" % step_type)
+    return name
+
+
 def _header_route(index, config, router):
     config = _options(index, "set_header_route", config, ("name", "match"))
     _check_router(index, "set_header_route", router)
-    if not isinstance(config.get("name"), str) or not config["name"]:
-        _fail(index, "set_header_route.name is required")
+    name = _route_name(index, "set_header_route", config)
     matches = config.get("match") or []
     if not isinstance(matches, list):
         _fail(index, "set_header_route.match must be a list")
@@ -86,17 +94,16 @@ def _header_route(index, config, router):
         else:
             headers[match["header_name"]] = value["exact"]
     # No match removes the route, as in Argo Rollouts.
-    return {"name": config["name"], "headers": headers, "cookie": cookie}
+    return {"name": name, "headers": headers, "cookie": cookie}
 
 
 def _mirror_route(index, config, router):
     config = _options(index, "set_mirror_route", config, ("name", "percentage", "match"))
     _check_router(index, "set_mirror_route", router)
-    if not isinstance(config.get("name"), str) or not config["name"]:
-        _fail(index, "set_mirror_route.name is required")
+    name = _route_name(index, "set_mirror_route", config)
     if config.get("match"):
         _fail(index, "set_mirror_route.match is not supported: traffic_switch mirrors a share of all requests")
-    return {"name": config["name"], "percentage": _percent(index, "set_mirror_route.percentage",
+    return {"name": name, "percentage": _percent(index, "set_mirror_route.percentage",
                                                            config.get("percentage", 100))}
 
 
@@ -131,6 +138,25 @@ def _analysis(index, config):
 
 def _replicas_for(total, weight):
     return int(math.ceil(total * weight / 100.0))
+
+
+def step_summary(entry, replicas):
+    """What a planned step does, in a line, for the plan check mode shows and the play's progress."""
+    step_type = entry["type"]
+    if step_type == "pause":
+        return ("pause %ss" % entry["duration"] if entry["duration"] is not None
+                else "pause until playbooks/promote.yml or playbooks/abort.yml")
+    if step_type == "analysis":
+        return "analysis of %s (Failed or Error aborts, Inconclusive pauses)" % ", ".join(
+            entry["templates"] + [metric["name"] for metric in entry["metrics"]])
+    if step_type == "set_header_route":
+        matches = ["%s: %s" % item for item in sorted(entry["headers"].items())]
+        matches += ["cookie %s" % entry["cookie"]] if entry["cookie"] else []
+        return ("requests with %s to the canary" % " or ".join(matches) if matches
+                else "header route removed")
+    if step_type == "set_mirror_route":
+        return "a copy of %d%% of requests to the canary" % entry["percentage"]
+    return "%d%% of traffic to the canary, %d of %d replicas" % (entry["weight"], entry["canary_replicas"], replicas)
 
 
 def canary_plan(steps, router, replicas):
@@ -170,6 +196,7 @@ def canary_plan(steps, router, replicas):
             _fail(index, "the canary would have no replicas while it takes %s"
                   % ("%d%% of traffic" % weight if weight else "the header route's requests"))
         entry.update(weight=weight, canary_replicas=canary_replicas)
+        entry["summary"] = step_summary(entry, replicas)
         plan.append(entry)
     return plan
 

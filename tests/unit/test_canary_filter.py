@@ -50,6 +50,13 @@ def test_a_header_route_without_match_removes_it():
     assert (plan[0]["headers"], plan[0]["cookie"]) == ({}, None)
 
 
+def test_a_route_step_needs_no_name_since_the_router_keeps_one_of_each():
+    plan = canary_plan([{"set_canary_scale": {"replicas": 1}}, {"set_mirror_route": {"percentage": 10}},
+                        {"set_header_route": {"match": [{"header_name": "x", "header_value": {"exact": "a"}}]}}],
+                       "istio", 3)
+    assert [p["name"] for p in plan[1:]] == ["set_mirror_route", "set_header_route"]
+
+
 @pytest.mark.parametrize("steps, router, message", [
     ([{"set_weight": 10}, {"rollout": 3}], "istio", "canary_steps[1]: unknown step"),
     ([{"set_weight": 10, "pause": {}}], "istio", "canary_steps[0]: unknown step"),
@@ -76,6 +83,8 @@ def test_a_header_route_without_match_removes_it():
      "canary_steps[0]: the canary would have no replicas while it takes the header route's requests"),
     ([{"set_mirror_route": {"name": "m", "match": [{"method": {"exact": "GET"}}]}}], "istio",
      "set_mirror_route.match is not supported"),
+    ([{"set_header_route": {"name": "", "match": []}}], "istio",
+     "canary_steps[0]: set_header_route.name must be a non-empty string when given"),
 ])
 def test_bad_steps_are_refused_naming_the_step(steps, router, message):
     with pytest.raises(AnsibleFilterError) as error:
@@ -126,3 +135,21 @@ def test_a_whole_second_timestamp_is_read_too():
     whole = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0) - datetime.timedelta(seconds=1)
     result = {"metrics": [{"name": "errors", "measurements": [{"finished_at": whole.isoformat()[:19] + "Z"}]}]}
     assert 0.0 < canary_measurement_delay([result], 5, ["errors"]) <= 4.0
+
+
+@pytest.mark.parametrize("step, summary", [
+    ({"set_weight": 20}, "20% of traffic to the canary, 1 of 3 replicas"),
+    ({"pause": {"duration": "1m"}}, "pause 60s"),
+    ({"pause": {}}, "pause until playbooks/promote.yml or playbooks/abort.yml"),
+    ({"analysis": {"templates": ["app_success_rate"], "metrics": [{"name": "p99", "query": "up"}]}},
+     "analysis of app_success_rate, p99 (Failed or Error aborts, Inconclusive pauses)"),
+    ({"set_canary_scale": {"replicas": 2}}, "0% of traffic to the canary, 2 of 3 replicas"),
+    ({"set_header_route": {"match": [{"header_name": "x-canary", "header_value": {"exact": "yes"}},
+                                     {"header_name": "Cookie", "header_value": {"exact": "canary=1"}}]}},
+     "requests with x-canary: yes or cookie canary=1 to the canary"),
+    ({"set_header_route": {}}, "header route removed"),
+    ({"set_mirror_route": {"percentage": 30}}, "a copy of 30% of requests to the canary"),
+])
+def test_each_planned_step_says_what_it_does(step, summary):
+    steps = [{"set_canary_scale": {"replicas": 1}}, step] if "header" in str(step) else [step]
+    assert canary_plan(steps, "istio", 3)[-1]["summary"] == summary
