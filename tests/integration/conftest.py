@@ -1,8 +1,10 @@
 """Fixtures for tests against the real local cluster: one cluster and Prometheus per test session
 (started when not running, left running for the next session), a fresh namespace per test."""
 
+import collections
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -124,3 +126,39 @@ def task_results(output, name):
     ansible's JSON output."""
     return {host: result for play in json.loads(output)["plays"] for task in play["tasks"]
             if task["task"]["name"].split(" : ")[-1].startswith(name) for host, result in task["hosts"].items()}
+
+
+def descendants(pid):
+    """The process ids below pid, read from /proc."""
+    children = collections.defaultdict(list)
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            # The command name, in parentheses, may hold spaces: the fields after it are fixed.
+            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (ValueError, OSError, IndexError):
+            continue
+        children[parent].append(int(entry.name))
+    found, queue = [], [pid]
+    while queue:
+        found += children[queue[-1]]
+        queue = queue[:-1] + children[queue[-1]]
+    return found
+
+
+def kill_tree(pid):
+    """SIGKILLs ansible-playbook and every process below it: its workers call setsid, so killing
+    its process group would leave a task in flight to finish. Stopped first, so none forks anew."""
+    os.kill(pid, signal.SIGSTOP)
+    tree = descendants(pid)
+    for child in tree:
+        try:
+            os.kill(child, signal.SIGSTOP)
+        except ProcessLookupError:
+            pass
+    for target in [pid] + tree + descendants(pid):
+        try:
+            os.kill(target, signal.SIGKILL)
+        except ProcessLookupError:
+            pass

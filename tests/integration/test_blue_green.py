@@ -3,6 +3,7 @@
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -99,6 +100,19 @@ def test_a_failed_post_promotion_gate_sends_traffic_back(api_client, cluster, na
     # Recorded after traffic went back, the verdict is still the release's.
     assert current["gate"]["verdict"] == "Failed" and current["gate"]["message"].startswith("post-promotion: ")
     assert user_requests(cluster, namespace, "1.3.0") > 0  # it did serve, briefly
+
+
+def test_a_version_whose_pods_never_become_ready_is_aborted_at_the_inventorys_progress_deadline(
+        api_client, cluster, namespace):
+    release(cluster, namespace, "1.0.0")
+    started = time.monotonic()
+    stuck = release(cluster, namespace, "1.1.0", check=False, pd_progress_deadline_seconds=5,
+                    pd_pod_annotations_by_version={"1.1.0": {"simulator.terragonlabs.io/ready": "false"}})
+    # The rollout timeout is 300 s: only the deadline ends the wait this soon.
+    assert stuck.returncode != 0 and time.monotonic() - started < 120
+    assert "exceeded its progress deadline" in stuck.stdout
+    assert serving(api_client, namespace) == ("blue", "1.0.0", 3)
+    assert record(api_client, namespace)[0]["phase"] == "aborted"
 
 
 @pytest.mark.long

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from kubernetes import client
 
-from conftest import (JSON_OUTPUT, REPO, ansible_env, run_module, run_playbook, task_results,
+from conftest import (JSON_OUTPUT, REPO, ansible_env, kill_tree, run_module, run_playbook, task_results,
                       wait_for)
 from inventories import fleet_inventory
 from stub_http import Stub
@@ -224,3 +224,68 @@ def test_a_killed_release_is_resumed_by_running_it_again(api_client, cluster, na
     assert (current["version"], current["phase"]) == ("1.1.0", "promoted")
     assert deployment(api_client, namespace, "stable") == ("1.1.0", 3, 3)
     assert deployment(api_client, namespace, "canary")[1] == 0
+
+
+def test_rollback_releases_the_previous_version_again_through_the_recorded_router(api_client, cluster, namespace):
+    """A canary application goes back as a canary: stable to the earlier version, no blue-green color or
+    Service, the router the releases started with even when the inventory now names another."""
+    for version in ("1.0.0", "1.1.0"):
+        release(cluster, namespace, "gateway_api", version, [{"set_weight": 50}, ANALYSIS])
+    play(cluster, "rollback.yml", namespace, "istio", pd_canary_steps=[ANALYSIS])
+    assert deployment(api_client, namespace, "stable") == ("1.0.0", 3, 3)
+    assert deployment(api_client, namespace, "canary")[1] == 0
+    assert canary_weight(cluster, namespace, "gateway_api") == 0
+    names = [d.metadata.name for d in client.AppsV1Api(api_client).list_namespaced_deployment(namespace).items]
+    assert sorted(names) == [f"{APP}-canary", f"{APP}-stable"]
+    assert not client.CustomObjectsApi(api_client).list_namespaced_custom_object(
+        "networking.istio.io", "v1", namespace, "virtualservices")["items"]
+    current = record(api_client, namespace)
+    assert (current["strategy"], current["version"], current["phase"]) == ("canary", "1.0.0", "rolled_back")
+    assert (current["details"]["rolled_back_from"], current["gate"]) == ("1.1.0", None)  # no analysis ran
+    status = play(cluster, "status.yml", namespace, "istio")
+    assert "rolled back from 1.1.0 to 1.0.0" in status.stdout
+
+
+def test_a_version_whose_pods_never_become_ready_is_aborted_at_the_inventorys_progress_deadline(
+        api_client, cluster, namespace):
+    release(cluster, namespace, "istio", "1.0.0", [])
+    started = time.monotonic()
+    stuck = release(cluster, namespace, "istio", "1.1.0", [{"set_weight": 50}, {"set_weight": 100}], check=False,
+                    pd_progress_deadline_seconds=5,
+                    pd_pod_annotations_by_version={"1.1.0": {"simulator.terragonlabs.io/ready": "false"}})
+    # The rollout timeout is 300 s: only the deadline ends the wait this soon.
+    assert stuck.returncode != 0 and time.monotonic() - started < 120
+    assert "exceeded its progress deadline" in stuck.stdout
+    assert_back_on_stable(api_client, cluster, namespace, "istio", "1.0.0")
+
+
+def test_a_run_killed_while_it_waits_for_pods_leaves_a_lock_that_expires_within_its_ttl(api_client, cluster, namespace):
+    """The wait for the canary's pods renews the lock itself: no hold of ttl + twice the rollout
+    timeout that an abort would have to wait out while the canary takes traffic."""
+    release(cluster, namespace, "istio", "1.0.0", [])
+    never_ready = {"1.1.0": {"simulator.terragonlabs.io/ready": "false"}}
+    extra = variables(namespace, "istio", release_version="1.1.0", pd_canary_steps=[{"set_weight": 50}],
+                      pd_pod_annotations_by_version=never_ready)
+    waiting = subprocess.Popen(
+        [str(Path(sys.executable).parent / "ansible-playbook"), "-i", "inventories/local",
+         "playbooks/canary.yml", "-e", json.dumps(extra)],
+        cwd=REPO, env=ansible_env(cluster), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    leases = client.CoordinationV1Api(api_client)
+    try:
+        def scaling_up():
+            try:
+                return deployment(api_client, namespace, "canary")[1] > 0
+            except client.ApiException:  # not created yet
+                return False
+        wait_for(scaling_up, 300, "the canary to scale up")
+        time.sleep(FAST["pd_canary_lock_ttl"] / 3 + 3)  # one renewal by the waiting module
+        lease = leases.list_namespaced_lease(namespace).items[0]
+        assert waiting.poll() is None, "the release stopped waiting"
+    finally:
+        kill_tree(waiting.pid)  # a lost node: the playbook and the module waiting in its worker
+        waiting.wait()
+    assert lease.spec.lease_duration_seconds == FAST["pd_canary_lock_ttl"]
+    started = time.monotonic()
+    play(cluster, "abort.yml", namespace, "istio")
+    assert time.monotonic() - started < FAST["pd_canary_lock_ttl"] + 30
+    assert_back_on_stable(api_client, cluster, namespace, "istio", "1.0.0")

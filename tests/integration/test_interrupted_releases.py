@@ -24,7 +24,7 @@ import pytest
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
-from conftest import REPO, ansible_env
+from conftest import REPO, ansible_env, kill_tree
 
 # A series runs about a dozen releases end to end; on a loaded machine that takes a long while.
 pytestmark = pytest.mark.timeout(3600)
@@ -146,42 +146,6 @@ def ansible_playbook(strategy, namespace, playbook, **extra):
     variables = dict(strategy.variables, pd_namespace=namespace, **extra)
     return [str(Path(sys.executable).parent / "ansible-playbook"), "-i", "inventories/local",
             f"playbooks/{playbook}", "-e", json.dumps(variables)]
-
-
-def descendants(pid):
-    """The process ids below pid, read from /proc."""
-    children = collections.defaultdict(list)
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            # The command name, in parentheses, may hold spaces: the fields after it are fixed.
-            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-        except (ValueError, OSError, IndexError):
-            continue
-        children[parent].append(int(entry.name))
-    found, queue = [], [pid]
-    while queue:
-        found += children[queue[-1]]
-        queue = queue[:-1] + children[queue[-1]]
-    return found
-
-
-def kill_tree(pid):
-    """SIGKILLs ansible-playbook and every process below it: its workers call setsid, so killing
-    its process group would leave a task in flight to finish. Stopped first, so none forks anew."""
-    os.kill(pid, signal.SIGSTOP)
-    tree = descendants(pid)
-    for child in tree:
-        try:
-            os.kill(child, signal.SIGSTOP)
-        except ProcessLookupError:
-            pass
-    for target in [pid] + tree + descendants(pid):
-        try:
-            os.kill(target, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
 
 
 def run(cluster, command, kill_after=None, delay=0.0):

@@ -30,7 +30,7 @@ def test_rolling_updates_are_gated_and_undone_when_they_fail(api_client, cluster
     assert running(api_client, namespace) == ("1.0.0", 3)
     assert phase(api_client, namespace) == "promoted"
 
-    stuck = roll(cluster, namespace, "1.3.0", check=False, rolling_progress_deadline_seconds=5,
+    stuck = roll(cluster, namespace, "1.3.0", check=False, pd_progress_deadline_seconds=5,
                  pd_pod_annotations_by_version={"1.3.0": {"simulator.terragonlabs.io/ready": "false"}})
     assert stuck.returncode != 0
     assert "exceeded its progress deadline" in stuck.stdout and "undone to revision 1" in stuck.stdout
