@@ -1,8 +1,10 @@
-"""The roles' manifest templates, rendered with Ansible's own template lookup: ordinary values give
+"""The roles' manifest templates, rendered with Ansible's own template lookup: every value reaches
+the objects as data, so a value that is hostile to YAML arrives verbatim, and ordinary values give
 the objects they always gave (tests/unit/manifest_templates.yml)."""
 
 import json
 import pathlib
+import re
 
 import pytest
 import yaml
@@ -80,6 +82,19 @@ SCENARIOS = {
                                for router in ("istio", "gateway_api", "nginx", "openshift_route")]),
 }
 
+# Each hostile form wraps a value (VALUE) in what breaks or changes YAML that pastes it.
+HOSTILE = [
+    'VALUE "double" quotes"',
+    "it's VALUE's",
+    "VALUE: a mapping",
+    "VALUE # not a comment",
+    "VALUE\nnext: line\n",
+    "{VALUE: [flow, collections]}",
+    "$(touch /tmp/pwned) `id` ${HOME} VALUE",
+    "- *alias &anchor !!int VALUE",
+    "VALUE\\ back\\slash \t tab % percent {{ not_a_template }}",
+]
+
 
 def render(template, variables):
     """The template as roles render it: the template lookup, given the role's variables."""
@@ -101,6 +116,29 @@ def objects(scenario, variables, root=ROOT):
     return found
 
 
+def marked(value, markers):
+    """The value with each string leaf replaced by a marker of its own, to follow where it goes.
+    Strings that are numbers stay: they stand for integers."""
+    if isinstance(value, dict):
+        return {k: marked(v, markers) for k, v in value.items()}
+    if isinstance(value, list):
+        return [marked(v, markers) for v in value]
+    if isinstance(value, str) and not value.isdigit():
+        markers.append(f"m{len(markers)}x")
+        return markers[-1]
+    return value
+
+
+def replaced(value, pattern, by):
+    if isinstance(value, dict):
+        return {replaced(k, pattern, by): replaced(v, pattern, by) for k, v in value.items()}
+    if isinstance(value, list):
+        return [replaced(v, pattern, by) for v in value]
+    if isinstance(value, str):
+        return pattern.sub(lambda m: by[m.group()], value)
+    return value
+
+
 def test_every_template_is_rendered_here():
     rendered = {template for _, renderings in SCENARIOS.values() for template, _ in renderings}
     assert {str(p.relative_to(ROOT)) for p in ROOT.glob("roles/*/templates/*.j2")} == rendered | INCLUDED
@@ -110,3 +148,31 @@ def test_every_template_is_rendered_here():
 def test_ordinary_values_give_the_same_objects(scenario):
     expected = yaml.safe_load(EXPECTED.read_text())[scenario]
     assert objects(scenario, SCENARIOS[scenario][0]) == expected
+
+
+@pytest.mark.parametrize("form", HOSTILE)
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_hostile_values_arrive_verbatim(scenario, form):
+    markers = []
+    variables = marked(SCENARIOS[scenario][0], markers)
+    hostile = {m: form.replace("VALUE", m) for m in markers}
+    pattern = re.compile("|".join(markers))
+    plain = objects(scenario, variables)
+    rendered = json.dumps(plain)
+    assert [m for m in markers if m not in rendered] == [], "every string variable is used"
+
+    expected = replaced(plain, pattern, hostile)
+    for o in expected:
+        for dashboard in o["data"].values() if o["kind"] == "ConfigMap" else ():
+            dashboard["uid"] = dashboard["uid"][:40]
+    hostile_variables = replaced(variables, pattern, hostile)
+    assert objects(scenario, hostile_variables) == expected
+
+
+@pytest.mark.parametrize("value", ["2024", "1.10", "yes", "null", "1:30", "017"])
+def test_strings_that_look_like_other_types_stay_strings(value):
+    labels = objects("environment with a quota", ENVIRONMENT | {"environment_name": value})[0]["metadata"]["labels"]
+    assert labels["terragonlabs.io/environment"] == value
+    deployment = objects("workload defaults", WORKLOAD | {"workload_health_path": value, "workload_image": value})[1]
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    assert container["image"] == container["readinessProbe"]["httpGet"]["path"] == value
