@@ -1,0 +1,62 @@
+# -*- coding: utf-8 -*-
+# Copyright: Terragon Labs
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Where a release stands, worked out from its record and what the cluster shows: whether the
+version is released already, and what an interrupted run left to finish. Pure functions, so every
+phase can be checked against every observed state without a cluster."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+UNFINISHED_PHASES = ("progressing", "paused")
+
+
+def _unfinished(record, version, strategy=None):
+    """Whether the record is a release of version that no run has finished (nor aborted)."""
+    return (record.get("phase") in UNFINISHED_PHASES and record.get("version") == str(version)
+            and (strategy is None or record.get("strategy") == strategy))
+
+
+def canary_position(record, stable_version, version, steps, full=False, past_pause=False):
+    """released: stable already runs version and no release of it is unfinished (a promotion killed
+    after stable was updated is unfinished, not done). resuming: a recorded release of version goes
+    on where it stopped. start_step: the step a run starts at - after the pause a promotion ends,
+    or past every step with full."""
+    record = record or {}
+    unfinished = _unfinished(record, version, "canary")
+    resuming = unfinished and bool(stable_version)
+    if full:
+        start_step = steps
+    elif resuming:
+        recorded = int((record.get("details") or {}).get("step_index") or 0)
+        start_step = recorded + (1 if past_pause else 0)
+    else:
+        start_step = 0
+    return {"released": stable_version == str(version) and not unfinished, "resuming": resuming,
+            "start_step": start_step}
+
+
+def blue_green_position(record, serving_color, serving_version, version):
+    """The colors a run of version works with. A run killed after the switch but before the record
+    said promoted left the promotion unfinished: it resumes with the colors of the record, the old
+    one to go back to. A first release creates the active Service before its color is rolled out:
+    killed then, the Service shows the version, yet it is not released. cleanup_pending: killed
+    after the record said promoted but before the old color was scaled down."""
+    record = record or {}
+    unfinished = _unfinished(record, version)
+    recorded_old, recorded_new = record.get("stable_revision") or "", record.get("new_revision") or ""
+    switched = unfinished and bool(recorded_old) and recorded_new == serving_color
+    first_unfinished = unfinished and not recorded_old and recorded_new == serving_color
+    position = {"switched": switched, "first_unfinished": first_unfinished,
+                "cleanup_pending": (record.get("phase") == "promoted" and record.get("version") == str(version)
+                                    and record.get("step") == "scale-down-old-color")}
+    if switched:
+        position.update(active_color=recorded_old, new_color=recorded_new,
+                        active_version=(record.get("details") or {}).get("stable_version") or "")
+    elif first_unfinished:
+        position.update(active_color="", new_color=recorded_new, active_version="")
+    else:
+        position.update(active_color=serving_color, new_color="green" if serving_color == "blue" else "blue",
+                        active_version=serving_version)
+    return position

@@ -1,0 +1,73 @@
+"""Where a release stands: every recorded phase against what the cluster shows, table by table."""
+
+import pytest
+
+from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.release_position import (
+    blue_green_position,
+    canary_position,
+)
+
+
+def canary_record(phase, version="1.1.0", step_index="2", strategy="canary"):
+    return {"strategy": strategy, "version": version, "phase": phase, "details": {"step_index": step_index}}
+
+
+@pytest.mark.parametrize("record, stable, options, released, resuming, start", [
+    # Nothing recorded: a first release, or a new one.
+    (None, "", {}, False, False, 0),
+    (None, "1.0.0", {}, False, False, 0),
+    # This version serves and its release finished, whatever way: released.
+    (canary_record("promoted"), "1.1.0", {}, True, False, 0),
+    (canary_record("aborted", version="1.2.0"), "1.1.0", {}, True, False, 0),
+    # An unfinished release of this version resumes at its step...
+    (canary_record("progressing"), "1.0.0", {}, False, True, 2),
+    (canary_record("paused"), "1.0.0", {}, False, True, 2),
+    # ...after the pause a promotion ends, or past every step with full.
+    (canary_record("paused"), "1.0.0", {"past_pause": True}, False, True, 3),
+    (canary_record("paused"), "1.0.0", {"full": True}, False, True, 5),
+    # Killed during the promotion after stable was updated: unfinished, not released.
+    (canary_record("progressing"), "1.1.0", {}, False, True, 2),
+    # An unfinished first release (no stable yet) starts over.
+    (canary_record("progressing", step_index=None), "", {}, False, False, 0),
+    # An aborted release of this version, or another version's, starts at the beginning.
+    (canary_record("aborted"), "1.0.0", {}, False, False, 0),
+    (canary_record("paused", version="1.2.0"), "1.0.0", {}, False, False, 0),
+    # A blue-green record is no canary release to resume.
+    (canary_record("progressing", strategy="blue_green"), "1.0.0", {}, False, False, 0),
+])
+def test_canary_position(record, stable, options, released, resuming, start):
+    assert canary_position(record, stable, "1.1.0", 5, **options) == {
+        "released": released, "resuming": resuming, "start_step": start}
+
+
+def bg_record(phase, version="1.1.0", old="blue", new="green", step="switch"):
+    return {"strategy": "blue_green", "version": version, "phase": phase, "step": step,
+            "stable_revision": old, "new_revision": new, "details": {"stable_version": "1.0.0"}}
+
+
+@pytest.mark.parametrize("record, serving, expected", [
+    # No release yet: blue first.
+    (None, ("", ""), {"active_color": "", "new_color": "blue", "active_version": ""}),
+    # 1.0.0 on blue: 1.1.0 goes to green.
+    (bg_record("promoted", version="1.0.0", old="", new="blue"), ("blue", "1.0.0"),
+     {"active_color": "blue", "new_color": "green", "active_version": "1.0.0"}),
+    # Killed before the switch: the same colors as the Service shows.
+    (bg_record("progressing"), ("blue", "1.0.0"), {"active_color": "blue", "new_color": "green", "active_version": "1.0.0"}),
+    # Killed after the switch: green serves, yet blue stays the color to go back to.
+    (bg_record("progressing"), ("green", "1.1.0"),
+     {"switched": True, "active_color": "blue", "new_color": "green", "active_version": "1.0.0"}),
+    # A first release killed after its Service selected blue, before blue rolled out: released again.
+    (bg_record("progressing", old="", new="blue"), ("blue", "1.1.0"),
+     {"first_unfinished": True, "active_color": "", "new_color": "blue", "active_version": ""}),
+    # Killed after the record said promoted, before the old color was scaled down.
+    (bg_record("promoted", step="scale-down-old-color"), ("green", "1.1.0"),
+     {"cleanup_pending": True, "active_color": "green", "new_color": "blue", "active_version": "1.1.0"}),
+    # Another version's unfinished release changes nothing here.
+    (bg_record("paused", version="1.2.0"), ("green", "1.1.0"),
+     {"active_color": "green", "new_color": "blue", "active_version": "1.1.0"}),
+    # An aborted release of this version: traffic went back, so the Service's colors hold.
+    (bg_record("aborted"), ("blue", "1.0.0"), {"active_color": "blue", "new_color": "green", "active_version": "1.0.0"}),
+])
+def test_blue_green_position(record, serving, expected):
+    flags = {"switched": False, "first_unfinished": False, "cleanup_pending": False}
+    assert blue_green_position(record, serving[0], serving[1], "1.1.0") == dict(flags, **expected)
