@@ -103,8 +103,7 @@ def _mirror_route(index, config, router):
     name = _route_name(index, "set_mirror_route", config)
     if config.get("match"):
         _fail(index, "set_mirror_route.match is not supported: traffic_switch mirrors a share of all requests")
-    return {"name": name, "percentage": _percent(index, "set_mirror_route.percentage",
-                                                           config.get("percentage", 100))}
+    return {"name": name, "percentage": _percent(index, "set_mirror_route.percentage", config.get("percentage", 100))}
 
 
 def _canary_scale(index, config, router):

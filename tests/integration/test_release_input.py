@@ -13,8 +13,8 @@ from conftest import JSON_OUTPUT, run_playbook, task_results
     ("blue_green.yml", "1.1 .0"),
     ("canary.yml", '1.1"0'),
     ("rolling.yml", "$(touch /tmp/released)")])
-def test_a_version_that_is_no_image_tag_is_refused_before_anything_changes(api_client, cluster, namespace,
-                                                                            playbook, version):
+def test_a_version_that_is_no_image_tag_is_refused_before_anything_changes(
+        api_client, cluster, namespace, playbook, version):
     failed = run_playbook(cluster, playbook, "-i", "inventories/local", "-e",
                           json.dumps({"pd_namespace": namespace, "release_version": version}), check=False,
                           env=JSON_OUTPUT)

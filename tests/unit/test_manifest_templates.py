@@ -140,7 +140,7 @@ def replaced(value, pattern, by):
 
 
 def test_every_template_is_rendered_here():
-    rendered = {template for _, renderings in SCENARIOS.values() for template, _ in renderings}
+    rendered = {rendering[0] for scenario in SCENARIOS.values() for rendering in scenario[1]}
     assert {str(p.relative_to(ROOT)) for p in ROOT.glob("roles/*/templates/*.j2")} == rendered | INCLUDED
 
 
