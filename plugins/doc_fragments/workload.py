@@ -70,9 +70,10 @@ options:
     default: 1.0
   progress_deadline:
     description:
-      - Seconds the wait may go without a pod becoming ready before it fails, as the Deployment's
-        C(progressDeadlineSeconds) fails a rollout. The Deployment controller judges progress only
-        while a new template rolls out, not while a workload is scaled up, which this covers.
+      - Seconds the wait may go without progress (no replica updated, ready or available) before it
+        fails, as the Deployment's C(progressDeadlineSeconds) fails a rollout. The Deployment
+        controller judges progress only while a new template rolls out, not while a workload is
+        scaled up, which this covers.
       - Unset, only O(timeout) bounds the wait.
     type: int
 """

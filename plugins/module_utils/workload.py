@@ -100,11 +100,11 @@ def check_wait_arguments(module, timeout, interval):
         module.fail("progress_deadline must be at least 1 second, got %d" % deadline)
 
 
-def stalled(progress_deadline, ready_since, now):
-    """Whether the wait has seen no pod become ready for longer than the progress deadline. The
-    Deployment controller judges progress only while a new ReplicaSet rolls out, not while a finished
-    rollout is scaled up (a canary growing for its next weight), so the wait judges that itself."""
-    return progress_deadline is not None and now - ready_since > progress_deadline
+def stalled(progress_deadline, progressed_at, now):
+    """Whether the wait has seen no progress for longer than the progress deadline. The Deployment
+    controller judges progress only while a new ReplicaSet rolls out, not while a finished rollout is
+    scaled up (a canary growing for its next weight), so the wait judges that itself."""
+    return progress_deadline is not None and now - progressed_at > progress_deadline
 
 
 def wait_for_rollout(module, kind, name, namespace, timeout, interval, result=None):
@@ -117,7 +117,9 @@ def wait_for_rollout(module, kind, name, namespace, timeout, interval, result=No
     started = time.monotonic()
     progress = PROGRESS[kind]
     keeper = lock_keeper(module)
-    ready, ready_since = None, started
+    # Progress is any change in the counts of updated, ready and available replicas, as a rollout
+    # that replaces pods goes up and down in ready ones.
+    counts, progressed_at = None, started
     while True:
         if keeper:
             keeper.keep()
@@ -126,13 +128,14 @@ def wait_for_rollout(module, kind, name, namespace, timeout, interval, result=No
         summary = summarize(workload)
         now = time.monotonic()
         elapsed = round(now - started, 3)
-        if ready is None or summary["replicas"]["ready"] > ready:
-            ready, ready_since = summary["replicas"]["ready"], now
+        seen = tuple(summary["replicas"][key] for key in ("updated", "ready", "available"))
+        if seen != counts:
+            counts, progressed_at = seen, now
         try:
             done, message = progress(workload)
-            if not done and stalled(module.params.get("progress_deadline"), ready_since, now):
-                raise RolloutFailed("%s %s exceeded its progress deadline: no pod became ready for %ss" % (
-                    kind.lower(), name, module.params["progress_deadline"]))
+            if not done and stalled(module.params.get("progress_deadline"), progressed_at, now):
+                raise RolloutFailed("%s %s exceeded its progress deadline: no replica was updated or became "
+                                    "ready in %ss" % (kind.lower(), name, module.params["progress_deadline"]))
         except RolloutFailed as failure:
             problems = not_ready_pods(module, workload)
             module.fail(str(failure) + describe(problems), **dict(

@@ -85,10 +85,10 @@ def test_summarize_reports_the_deployment_revision():
     assert summary["replicas"] == {"desired": 3, "updated": 3, "ready": 0, "available": 3}
 
 
-@pytest.mark.parametrize("deadline, ready_since, now, result", [
+@pytest.mark.parametrize("deadline, progressed_at, now, result", [
     (None, 0, 10 ** 6, False),  # no deadline: only the timeout bounds the wait
     (60, 100, 160, False),
     (60, 100, 160.5, True),
     (5, 0, 3, False)])
-def test_a_wait_is_stalled_once_no_pod_became_ready_for_the_progress_deadline(deadline, ready_since, now, result):
-    assert stalled(deadline, ready_since, now) is result
+def test_a_wait_is_stalled_once_nothing_progressed_for_the_progress_deadline(deadline, progressed_at, now, result):
+    assert stalled(deadline, progressed_at, now) is result
