@@ -35,6 +35,15 @@ def test_template_key_changes_with_what_the_database_stores():
     assert key != local_awx.template_key(*base, layout=99)
 
 
+def test_projects_live_where_awx_lists_their_playbooks(tmp_path):
+    plain = tmp_path / "state"
+    assert local_awx.projects_root(plain) == plain / "projects"
+    hidden = Path("/home/user/.local/state/progressive-delivery/awx")
+    root = local_awx.projects_root(hidden)
+    assert not any(part.startswith(".") for part in root.parts)
+    assert root == local_awx.projects_root(hidden) != local_awx.projects_root(hidden / "other")
+
+
 def test_receptor_runs_ansible_runner_worker_with_no_network_listener(tmp_path):
     config = local_awx.receptor_config("awx-local", tmp_path / "receptor.sock", tmp_path / "data")
     kinds = {next(iter(entry)) for entry in config}
@@ -64,7 +73,7 @@ def test_settings_keep_everything_on_loopback_and_under_the_state_directory(tmp_
     database = values["DATABASES"]["default"]
     assert (database["HOST"], database["PORT"]) == ("127.0.0.1", "25432")
     assert values["BROKER_URL"] == f"unix://{paths.redis_socket}"
-    for name in ("PROJECTS_ROOT", "JOBOUTPUT_ROOT", "AWX_ISOLATION_BASE_PATH", "LOG_ROOT"):
+    for name in ("JOBOUTPUT_ROOT", "AWX_ISOLATION_BASE_PATH", "LOG_ROOT"):
         assert values[name].startswith(str(tmp_path)), name
     assert values["AWX_ISOLATION_SHOW_PATHS"] == [str(paths.git)]
     assert values["CONTROL_PLANE_EXECUTION_ENVIRONMENT"] == "localhost/ee:latest"

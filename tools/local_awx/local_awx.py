@@ -58,7 +58,7 @@ AWX_SERVICES = {
     "callback-receiver": ["run_callback_receiver"],
 }
 # What a cached template database depends on: change any of these and it is made again.
-TEMPLATE_LAYOUT = 1
+TEMPLATE_LAYOUT = 2
 
 
 class AwxError(Exception):
@@ -76,6 +76,16 @@ def template_key(awx_version, node_id, ee_image, secret_key, layout=TEMPLATE_LAY
     are encrypted with the secret key)."""
     digest = hashlib.sha256(json.dumps([awx_version, node_id, ee_image, secret_key, layout]).encode()).hexdigest()
     return f"db-{awx_version}-{digest[:12]}"
+
+
+def projects_root(state_dir):
+    """Where AWX keeps project checkouts. AWX lists a project's playbooks skipping every directory
+    whose absolute path has a component starting with a dot, so a state directory under ~/.local
+    would show none: then a directory of its own under /var/tmp, named after the state directory."""
+    if not any(part.startswith(".") for part in Path(state_dir).parts):
+        return Path(state_dir) / "projects"
+    digest = hashlib.sha256(str(state_dir).encode()).hexdigest()[:12]
+    return Path("/var/tmp") / f"progressive-delivery-awx-{digest}" / "projects"
 
 
 def receptor_config(node_id, control_socket, data_dir):
@@ -217,7 +227,7 @@ class Paths:
 
     @property
     def projects(self):
-        return self.root / "projects"
+        return projects_root(self.root)
 
     @property
     def git(self):
@@ -335,11 +345,15 @@ def receptor_binary():
 
 
 def install():
-    """Installs AWX, receptor, the Debian packages and the execution environment, each only once."""
+    """Installs AWX, receptor and the Debian packages, each only once."""
     if not ((venv() / ".complete").exists() and receptor_binary().exists() and shutil.which("podman")
             and (POSTGRES_BIN / "postgres").exists() and shutil.which("redis-server")):
         if subprocess.run(["bash", str(HERE / "install.sh")], check=False).returncode != 0:
             raise AwxError("installing AWX failed (see the output above); nothing was started")
+
+
+def build_execution_environment():
+    """The image jobs run in, from the collection as it is now (a few seconds when nothing changed)."""
     if subprocess.run(["bash", str(HERE / "build-ee.sh")], check=False, env=podman_env()).returncode != 0:
         raise AwxError("building the execution environment failed (see the output above)")
 
@@ -451,6 +465,9 @@ def _provision(creds):
         "from django.contrib.auth.models import User\n"
         f"User.objects.filter(username={creds['username']!r}).exists() or "
         f"User.objects.create_superuser({creds['username']!r}, 'admin@localhost', {creds['password']!r})"))
+    # The organization every AWX install starts with, which configure.yml defaults to.
+    awx_manage("shell", "-c", "from awx.main.models import Organization\n"
+                              "Organization.objects.get_or_create(name='Default')")
     awx_manage("register_default_execution_environments")
     awx_manage("provision_instance", f"--hostname={NODE_ID}", "--node_type=hybrid")
     awx_manage("register_queue", "--queuename=controlplane", f"--hostnames={NODE_ID}")
@@ -458,9 +475,11 @@ def _provision(creds):
 
 
 def _write_configuration(creds):
-    for directory in ("podman-tmp", "containers-run", "git", "run", "logs", "projects", "job_status", "isolation", "static", "conf.d", "home",
-                      "receptor", "etc-overlay/upper/receptor", "etc-overlay/work"):
+    for directory in ("podman-tmp", "containers-run", "git", "run", "logs", "job_status", "isolation", "static",
+                      "conf.d", "home", "receptor", "etc-overlay/upper/receptor", "etc-overlay/work"):
         (PATHS.root / directory).mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(PATHS.projects, ignore_errors=True)
+    PATHS.projects.mkdir(parents=True)
     PATHS.settings.write_text(awx_settings(PATHS, creds["secret_key"], PORTS, EE_IMAGE))
     import yaml  # in the project's venv, and in AWX's
 
@@ -583,6 +602,8 @@ def _healthy():
 
 def up():
     if _healthy():
+        # A running AWX still runs the next jobs with the collection as it is now.
+        build_execution_environment()
         log(f"already running at {url()}")
         return info()
     if running_components():
@@ -594,6 +615,7 @@ def up():
                        "; stop what uses them or choose others with PD_AWX_*PORT variables")
     started = time.monotonic()
     install()
+    build_execution_environment()
     creds = credentials()
     shutil.rmtree(PATHS.root, ignore_errors=True)
     PATHS.root.mkdir(parents=True)
@@ -630,15 +652,42 @@ def up():
 
 def down(quiet=False):
     stopped = [c for c in reversed(COMPONENTS) if _stop(c)]
+    shutil.rmtree(PATHS.projects, ignore_errors=True)
     shutil.rmtree(PATHS.root, ignore_errors=True)
     if not quiet:
         log(f"stopped {', '.join(stopped) if stopped else 'nothing (was not running)'}; removed {PATHS.root}")
 
 
+def _session_rss_kib(session_id):
+    """The resident memory of every process in a session (a component and all it started)."""
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[3]) != session_id:
+                continue
+            status = (stat.parent / "status").read_text()
+        except (OSError, ValueError, IndexError):
+            continue
+        for line in status.splitlines():
+            if line.startswith("VmRSS:"):
+                total += int(line.split()[1])
+    return total
+
+
+def memory_mib():
+    """{component: resident MiB} of what runs, jobs' containers not included."""
+    return {component: _session_rss_kib(pid) // 1024 for component in COMPONENTS
+            if (pid := _read_pid(component)) is not None}
+
+
 def status():
     running = running_components()
+    memory = memory_mib()
     for component in COMPONENTS:
-        print(f"{component:<20} {'running' if component in running else 'stopped'}")
+        state = f"running  {memory.get(component, 0):>5} MiB" if component in running else "stopped"
+        print(f"{component:<20} {state}")
+    print(f"{'total':<20} {'':<9}{sum(memory.values()):>5} MiB")
     if _healthy():
         details = info()
         details.pop("password")
