@@ -17,8 +17,9 @@ from kubernetes import client
 
 from conftest import JSON_OUTPUT, REPO, local_awx, wait_for
 
-# One worker runs them all, in turn: they share one AWX, whose capacity is this machine's.
-pytestmark = [pytest.mark.timeout(1800), pytest.mark.xdist_group("awx")]
+# One worker runs them all, in turn: they share one AWX, whose capacity is this machine's. Long:
+# started first, so the other workers share out the rest meanwhile.
+pytestmark = [pytest.mark.timeout(1800), pytest.mark.xdist_group("awx"), pytest.mark.long]
 
 APP = "modelcard-generator"
 NAME = "progressive-delivery"
@@ -50,6 +51,9 @@ def configure(awx, cluster, tmp_path, **overrides):
         "awx_credentials": [{"name": f"{NAME} local cluster", "credential_type": "Kubernetes kubeconfig",
                              "inputs": {"kubeconfig": local_awx.inline_kubeconfig(cluster["kubeconfig"])}}],
         "awx_job_template_credentials": [f"{NAME} local cluster"],
+        # The project and inventories do not change during a run: sync them once, not per job.
+        "awx_project_update_cache_timeout": 3600,
+        "awx_inventory_update_cache_timeout": 3600,
     }, **overrides)
     vars_file = tmp_path / "awx-vars.yml"
     vars_file.write_text(yaml.safe_dump(variables))
@@ -68,8 +72,16 @@ def changed_tasks(result):
 
 @pytest.fixture(scope="module")
 def configured(awx, cluster, tmp_path_factory):
-    """AWX as configure.yml leaves it; the kubeconfig is written again, as the cluster may be new."""
-    return configure(awx, cluster, tmp_path_factory.mktemp("configure"), awx_update_secrets=True)
+    """AWX as configure.yml leaves it; the kubeconfig is written again, as the cluster may be new. Jobs
+    skip syncs younger than the cache timeout, so the project and the inventory are synced now: a
+    running AWX may hold an older commit."""
+    result = configure(awx, cluster, tmp_path_factory.mktemp("configure"), awx_update_secrets=True)
+    for module, args in (("awx.awx.project_update", {"name": NAME}),
+                         ("awx.awx.inventory_source_update", {"name": INVENTORY, "inventory": INVENTORY,
+                                                              "organization": "Default"})):
+        synced = awx_module(awx, module, wait=True, **args)
+        assert not synced.get("failed"), synced
+    return result
 
 
 def api(path, method="GET", body=None):

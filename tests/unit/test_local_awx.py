@@ -95,7 +95,7 @@ def test_inline_kubeconfig_carries_the_certificates_themselves(tmp_path):
     kubeconfig = tmp_path / "kubeconfig"
     kubeconfig.write_text(json.dumps({
         "clusters": [{"name": "c", "cluster": {"server": "https://127.0.0.1:26443",
-                                                "certificate-authority": str(tmp_path / "ca.crt")}}],
+                                               "certificate-authority": str(tmp_path / "ca.crt")}}],
         "users": [{"name": "u", "user": {"client-certificate": str(tmp_path / "admin.crt"),
                                          "client-key": str(tmp_path / "admin.key")}}]}))
     inline = yaml.safe_load(local_awx.inline_kubeconfig(kubeconfig))

@@ -4,7 +4,6 @@
     local_awx.py down     stop what `up` started (by PID) and remove its data
     local_awx.py status   print what runs and where
     local_awx.py env      print shell exports for the awx.awx modules (CONTROLLER_HOST, ...)
-    local_awx.py reset    delete what tests created, keeping what AWX's template database holds
 
 AWX 24.6.1 with its own PostgreSQL and Redis, receptor, the dispatcher, the callback receiver
 and the web service (uWSGI), all on 127.0.0.1 or unix sockets under the state directory
@@ -571,7 +570,10 @@ def publish_project(source=REPO, name="progressive-delivery"):
                            capture_output=True).stdout
     for entry in target.iterdir():
         if entry.name != ".git":
-            shutil.rmtree(entry) if entry.is_dir() and not entry.is_symlink() else entry.unlink()
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
     subprocess.run(["rsync", "-a", "--from0", "--files-from=-", f"{source}/",
                     f"{target}/"], input=files, check=True)
     git = ["git", "-C", str(target), "-c", "user.name=local-awx", "-c", "user.email=local-awx@localhost"]
@@ -687,7 +689,7 @@ def status():
     for component in COMPONENTS:
         state = f"running  {memory.get(component, 0):>5} MiB" if component in running else "stopped"
         print(f"{component:<20} {state}")
-    print(f"{'total':<20} {'':<9}{sum(memory.values()):>5} MiB")
+    print(f"{'total':<20} {'':<9}{sum(memory.values()):>5} MiB (jobs' containers not included)")
     if _healthy():
         details = info()
         details.pop("password")
