@@ -5,13 +5,14 @@ SHELL := /bin/bash
 export PATH := $(CURDIR)/.venv/bin:$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 CLUSTER := .venv/bin/python tools/local_cluster/local_cluster.py
+AWX := .venv/bin/python tools/local_awx/local_awx.py
 # Outside the checkout: ansible-test skips every file below a hidden directory such as .cache.
 # A fresh directory per run, so runs never share one.
 SANITY_DIR := $(shell mktemp -d -u -p $(or $(TMPDIR),/tmp) progressive-delivery-sanity.XXXXXX)
 SANITY_COLLECTIONS := $(SANITY_DIR)/ansible_collections
 SANITY_ROOT := $(SANITY_COLLECTIONS)/terragonlabs/progressive_delivery
 
-.PHONY: demo benchmark test bootstrap cluster-up cluster-down cluster-status sanity lint unit integration
+.PHONY: demo benchmark test bootstrap cluster-up cluster-down cluster-status awx-up awx-down awx-status awx-test sanity lint unit integration
 
 demo: bootstrap cluster-up
 	ansible-playbook -i inventories/local playbooks/demo.yml
@@ -33,6 +34,16 @@ cluster-down:
 
 cluster-status:
 	@$(CLUSTER) status
+
+# A local AWX that runs jobs in podman (tools/local_awx): installed once, then started in about a minute.
+awx-up: bootstrap
+	@$(AWX) up
+
+awx-down:
+	@$(AWX) down
+
+awx-status:
+	@$(AWX) status
 
 # ansible-test needs the collection under ansible_collections/<namespace>/<name>; copy what git
 # tracks (plus uncommitted edits) there rather than asking for a particular checkout path.
@@ -60,4 +71,9 @@ unit: bootstrap
 
 integration: cluster-up
 	@# Three workers: most of a test's time is spent waiting on the cluster, not on the two cores.
-	pytest tests/integration -n 3 --dist loadgroup --durations=30
+	pytest tests/integration -n 3 --dist loadgroup --durations=30 -m "not awx"
+
+# The tests against a live AWX (tools/local_awx), which installs and starts it; about 25 minutes of
+# one worker, so not yet part of `make test`.
+awx-test: cluster-up
+	pytest tests/integration -m awx --durations=30

@@ -2,6 +2,7 @@
 (started when not running, left running for the next session), a fresh namespace per test."""
 
 import collections
+import fcntl
 import json
 import os
 import signal
@@ -19,7 +20,9 @@ from kubernetes.client.rest import ApiException
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tools" / "local_cluster"))
+sys.path.insert(0, str(REPO / "tools" / "local_awx"))
 
+import local_awx  # noqa: E402
 import local_cluster  # noqa: E402
 
 
@@ -36,6 +39,19 @@ def cluster():
     except local_cluster.ClusterError as error:
         pytest.fail(f"the local cluster did not start: {error}")
     return local_cluster.cluster_info()
+
+
+@pytest.fixture(scope="session")
+def awx(cluster):
+    """The local AWX (tools/local_awx), installed and started as `make awx-up` does; one start per
+    run even with several workers (the lock), left running for the next run like the cluster."""
+    local_awx.STATE_DIR.parent.mkdir(parents=True, exist_ok=True)
+    with open(local_awx.STATE_DIR.parent / "awx-up.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            return local_awx.up()
+        except local_awx.AwxError as error:
+            pytest.fail(f"the local AWX did not start: {error}")
 
 
 @pytest.fixture(scope="session")

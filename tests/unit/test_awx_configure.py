@@ -98,6 +98,9 @@ def test_credential_types_inject_what_the_playbooks_read(results):
         "pd_webhook_url": "{{ url }}", "pd_webhook_secret": "{{ secret }}"}
     assert types["Kubernetes kubeconfig"]["injectors"]["env"] == {
         "K8S_AUTH_KUBECONFIG": "{{ tower.filename.kubeconfig }}"}
+    # Also as pd_kubeconfig itself, for inventories (such as local) whose default is another file.
+    assert types["Kubernetes kubeconfig"]["injectors"]["extra_vars"] == {
+        "pd_kubeconfig": "{{ tower.filename.kubeconfig }}"}
     for environment in ("development", "staging", "production"):
         inventory = (REPO / "inventories" / environment / "group_vars" / "all")
         assert "pd_prometheus_token" in (inventory / "release.yml").read_text()
@@ -109,8 +112,11 @@ def test_each_playbook_has_a_job_template_with_its_survey(results):
     for template in templates.values():
         assert (REPO / template["playbook"]).is_file(), template["playbook"]
         assert template["ask_inventory_on_launch"] and template["ask_variables_on_launch"]
-        assert template["survey_enabled"] == bool(template["survey_spec"]["spec"])
-    questions = {name: {q["variable"]: q for q in t["survey_spec"]["spec"]} for name, t in templates.items()}
+        # AWX refuses a survey without questions, so a template that asks none has none.
+        assert template["survey_enabled"] == bool(template["survey_spec"])
+        assert template["survey_spec"] is None or template["survey_spec"]["spec"]
+    questions = {name: {q["variable"]: q for q in (t["survey_spec"] or {"spec": []})["spec"]}
+                 for name, t in templates.items()}
     assert questions["progressive-delivery blue_green"]["release_version"]["required"] is True
     assert questions["progressive-delivery blue_green"]["auto_promote"]["choices"] == ["true", "false"]
     assert list(questions["progressive-delivery rolling"]) == ["release_version"]
@@ -152,7 +158,8 @@ def test_workflow_nodes_are_valid_and_linked(results):
                               ("approve", "success_nodes", "promote"), ("approve", "failure_nodes", "abort"),
                               ("promote", "failure_nodes", "abort")}
     nodes = {node["identifier"]: node for node in release["workflow_nodes"]}
-    assert nodes["release"]["extra_data"] == {"auto_promote": False}
+    # AWX checks a node's answer against the survey's choices, which are strings.
+    assert nodes["release"]["extra_data"] == {"auto_promote": "false"}
     assert nodes["approve"]["unified_job_template"]["type"] == "workflow_approval"
     assert [nodes[n]["unified_job_template"]["name"] for n in ("release", "promote", "abort")] == [
         "progressive-delivery blue_green", "progressive-delivery promote", "progressive-delivery abort"]
