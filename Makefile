@@ -11,7 +11,7 @@ SANITY_DIR := $(shell mktemp -d -u -p $(or $(TMPDIR),/tmp) progressive-delivery-
 SANITY_COLLECTIONS := $(SANITY_DIR)/ansible_collections
 SANITY_ROOT := $(SANITY_COLLECTIONS)/terragonlabs/progressive_delivery
 
-.PHONY: demo benchmark test bootstrap cluster-up cluster-down cluster-status sanity lint unit integration
+.PHONY: demo benchmark benchmark-peers test bootstrap cluster-up cluster-down cluster-status sanity lint unit integration
 
 demo: bootstrap cluster-up
 	ansible-playbook -i inventories/local playbooks/demo.yml
@@ -19,6 +19,12 @@ demo: bootstrap cluster-up
 # What a release costs, each figure next to its baseline: a table, and .cache/benchmark.json (benchmarks/run.py).
 benchmark: bootstrap cluster-up
 	python benchmarks/run.py
+
+# The same releases with Argo Rollouts and Flagger as local controllers, side by side with ours: a table of
+# ratios, and .cache/benchmark-peers.json (benchmarks/peers.py; builds the peers once, benchmarks/build-peers.sh).
+benchmark-peers: bootstrap cluster-up
+	nice -n 10 bash benchmarks/build-peers.sh >/dev/null
+	python benchmarks/peers.py
 
 test: bootstrap cluster-up sanity lint unit integration
 
