@@ -22,9 +22,10 @@ benchmark: bootstrap cluster-up
 
 # The same releases with Argo Rollouts and Flagger as local controllers, side by side with ours: a table of
 # ratios, and .cache/benchmark-peers.json (benchmarks/peers.py; builds the peers once, benchmarks/build-peers.sh).
+# PEERS_ARGS passes options, e.g. PEERS_ARGS="--runs 1 --workloads good".
 benchmark-peers: bootstrap cluster-up
 	nice -n 10 bash benchmarks/build-peers.sh >/dev/null
-	python benchmarks/peers.py
+	python benchmarks/peers.py $(PEERS_ARGS)
 
 test: bootstrap cluster-up sanity lint unit integration
 

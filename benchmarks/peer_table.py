@@ -37,9 +37,9 @@ def summarise(runs):
 
 
 def ratio(ours, theirs):
-    """How many times the peer's figure ours is (below 1: ours is smaller). None when either is
-    missing or the peer's is zero."""
-    if ours is None or theirs is None or theirs == 0:
+    """How many times the peer's figure ours is (below 1: ours is smaller). None when either is missing
+    or not positive: an overhead below zero (a fault caught sooner than one interval) has no ratio."""
+    if ours is None or theirs is None or ours <= 0 or theirs <= 0:
         return None
     return ours / theirs
 

@@ -22,11 +22,12 @@ def test_a_system_whose_every_run_failed_is_unavailable_with_its_first_error():
     assert peer_table.summarise([])["unavailable"] == "not run"
 
 
-def test_ratio_is_ours_over_the_peer_and_absent_when_it_cannot_be_computed():
+def test_ratio_is_ours_over_the_peer_and_absent_when_either_is_missing_or_not_positive():
     assert peer_table.ratio(5.0, 10.0) == 0.5
     assert peer_table.ratio(None, 10.0) is None
     assert peer_table.ratio(5.0, None) is None
     assert peer_table.ratio(5.0, 0) is None
+    assert peer_table.ratio(5.0, -0.4) is None and peer_table.ratio(-1.0, 2.0) is None
 
 
 def results():
