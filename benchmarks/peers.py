@@ -41,7 +41,7 @@ sys.path.insert(0, str(HERE))
 import run  # noqa: E402  (the benchmark's shared helpers: cluster access, playbook runs, samplers)
 from api_counter import CountingProxy, free_port  # noqa: E402
 from peer_harness import NEW, blue_green_query, cleanup, success_rate_query  # noqa: E402
-from peer_table import PEERS, render, summarise  # noqa: E402
+from peer_table import PEERS, markdown, render, summarise  # noqa: E402
 from inventories import fleet_inventory  # noqa: E402  (tests/integration, on the path through run)
 from kubernetes import client  # noqa: E402
 
@@ -108,7 +108,7 @@ class Harness(run.Cluster):
     Unlike run.Cluster it never starts the cluster: `up` stops a partly running one first, which a
     benchmark must not do to a cluster others use."""
 
-    def __init__(self, scratch):  # noqa: super-init-not-called  (see above)
+    def __init__(self, scratch):  # pylint: disable=super-init-not-called  (see above)
         if not run.local_cluster._healthy():
             raise SystemExit("the local cluster is not running: make cluster-up (make benchmark-peers does it)")
         self.info = run.local_cluster.cluster_info()
@@ -599,7 +599,13 @@ def main():
     parser.add_argument("--fleet-runs", type=int, help="runs of each fleet size (default: --runs); a fleet of 50 "
                         "takes ours many minutes a run on 2 cores")
     parser.add_argument("--json", default=str(REPO / ".cache" / "benchmark-peers.json"))
+    parser.add_argument("--table-from", metavar="JSON", help="print the table (and its Markdown, for the README) "
+                        "of an earlier run's JSON, measuring nothing")
     args = parser.parse_args()
+    if args.table_from:
+        saved = json.loads(Path(args.table_from).read_text())
+        print(render(saved) + "\n\n" + markdown(saved))
+        return
     workloads = args.workloads.split(",")
     if set(workloads) - set(WORKLOADS):
         parser.error("--workloads: choose from %s" % ", ".join(WORKLOADS))
