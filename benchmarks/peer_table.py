@@ -79,7 +79,13 @@ def rows(workloads, notes):
                     row.append("n/a " + notes.ref("%s, %s: %s" % (TITLES[system], workload["name"],
                                                                      summary["unavailable"])))
                 else:
-                    row.append(cell(summary.get(key), unit))
+                    text = cell(summary.get(key), unit)
+                    if summary.get("errors") and key == FIGURES[0][0]:
+                        # Medians of fewer runs than asked: say so beside the first figure.
+                        text += " " + notes.ref("%s, %s: %d of %d runs failed, first: %s" % (
+                            TITLES[system], workload["name"], len(summary["errors"]),
+                            len(summary["errors"]) + summary["runs"], summary["errors"][0]))
+                    row.append(text)
                 if system != "ours":
                     value = ratio(ours.get(key), summary.get(key))
                     row.append("-" if value is None else "%.2fx" % value)

@@ -671,7 +671,7 @@ def main():
                 for interval in BAD_INTERVALS:
                     name = "bad canary, analysis every %ds (first 5xx to weight 0)" % interval
                     results["workloads"].append({"name": name, "systems": measure(
-                        systems, args.fleet_runs or args.runs, name, lambda system, _i: system.bad_canary(app("bad"), interval))})
+                        systems, args.runs, name, lambda system, _i: system.bad_canary(app("bad"), interval))})
                     save()
             if "blue_green" in workloads:
                 results["workloads"].append({"name": "blue-green, pre+post analysis", "systems": measure(

@@ -61,6 +61,16 @@ def test_every_workload_and_figure_has_a_row_and_every_missing_cell_a_reason():
     assert "versions: Argo Rollouts v1.8.5" in text
 
 
+def test_a_figure_from_fewer_runs_than_asked_says_how_many_failed_and_why():
+    data = results()
+    data["workloads"][0]["systems"]["argo-rollouts"] = peer_table.summarise(
+        [{"wall_seconds": 8.0}, {"error": "timed out"}, {"wall_seconds": 9.0}])
+    text = peer_table.render(data)
+    wall = next(line for line in text.splitlines() if line.startswith("good canary") and "wall" in line)
+    assert "8.50s [" in wall
+    assert "Argo Rollouts, good canary: 1 of 3 runs failed, first: timed out" in text
+
+
 def test_markdown_has_the_same_rows():
     table = peer_table.markdown(results())
     assert table.count("| good canary |") == len(peer_table.FIGURES)
