@@ -319,11 +319,15 @@ class Ours:
         return release.figures(2 * PAUSE, sampler)
 
 
-def time_to_safety(harness, namespace, app, timeout=180):
-    """Seconds from the simulator serving the canary's first 5xx to the route giving it weight 0."""
-    run.wait_for(lambda: harness.simulator_errors(namespace, app) > 0, timeout, "the canary's first 5xx")
-    first_error = time.monotonic()
-    run.wait_for(lambda: harness.canary_weight(namespace, app) == 0, timeout, "the canary's weight back to 0")
+def time_to_safety(harness, namespace, app, timeout=180, describe=lambda: ""):
+    """Seconds from the simulator serving the canary's first 5xx to the route giving it weight 0.
+    describe: the system's own account of the release, added to a timeout's message."""
+    try:
+        run.wait_for(lambda: harness.simulator_errors(namespace, app) > 0, timeout, "the canary's first 5xx")
+        first_error = time.monotonic()
+        run.wait_for(lambda: harness.canary_weight(namespace, app) == 0, timeout, "the canary's weight back to 0")
+    except SystemExit as error:
+        raise SystemExit("%s (route %s; %s)" % (error, harness.route_weights(namespace, app), describe())) from None
     return time.monotonic() - first_error
 
 
@@ -447,7 +451,8 @@ class ArgoRollouts:
         run.wait_for(lambda: self.promoted(app), 120, "%s's first version" % app)
         with Release(self.harness, self.name) as release:
             self.release(app, {"simulator.terragonlabs.io/error-rate": ERROR_RATE})
-            span = time_to_safety(self.harness, self.namespace, app)
+            span = time_to_safety(self.harness, self.namespace, app, describe=lambda: "rollout %s: %s" % (
+                self.status(app).get("phase"), self.status(app).get("message")))
         return release.figures(interval, wall=span)
 
     def blue_green(self, app):
@@ -551,7 +556,7 @@ class Flagger:
         run.wait_for(lambda: self.phase(app) == "Initialized", 180, "%s's canary initialised" % app)
         with Release(self.harness, self.name) as release:
             self.release(app, {"simulator.terragonlabs.io/error-rate": ERROR_RATE})
-            span = time_to_safety(self.harness, self.namespace, app)
+            span = time_to_safety(self.harness, self.namespace, app, describe=lambda: "canary %s" % self.phase(app))
         return release.figures(interval, wall=span)
 
     def blue_green(self, app):
@@ -590,8 +595,18 @@ def measure(systems, runs, name, body):
     return summaries
 
 
+class Stopped(KeyboardInterrupt):
+    """SIGTERM: the whole benchmark stops."""
+
+
+def stopped(number, frame):
+    raise Stopped("stopped by signal %d" % number)
+
+
 def main():
-    signal.signal(signal.SIGTERM, lambda number, frame: sys.exit(128 + number))
+    # A stopped run still stops its controllers and deletes its namespaces (the finally blocks run). Not
+    # SystemExit: a run's failure raises that (run.wait_for, a failed playbook), and is only recorded.
+    signal.signal(signal.SIGTERM, stopped)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3, help="runs of each workload (medians are reported)")
     parser.add_argument("--workloads", default=",".join(WORKLOADS), help="comma-separated, of %s" % ", ".join(WORKLOADS))
