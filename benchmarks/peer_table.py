@@ -76,8 +76,8 @@ def rows(workloads, notes):
             for system in SYSTEMS:
                 summary = systems.get(system) or {"unavailable": "not run"}
                 if "unavailable" in summary:
-                    row.append("n/a " + notes.ref("%s, %s: %s" % (TITLES[system], workload["name"],
-                                                                     summary["unavailable"])))
+                    reason = "%s, %s: %s" % (TITLES[system], workload["name"], summary["unavailable"])
+                    row.append("n/a " + notes.ref(reason))
                 else:
                     text = cell(summary.get(key), unit)
                     if summary.get("errors") and key == FIGURES[0][0]:

@@ -108,7 +108,7 @@ class Harness(run.Cluster):
     Unlike run.Cluster it never starts the cluster: `up` stops a partly running one first, which a
     benchmark must not do to a cluster others use."""
 
-    def __init__(self, scratch):  # pylint: disable=super-init-not-called  (see above)
+    def __init__(self, scratch):  # pylint: disable=super-init-not-called
         if not run.local_cluster._healthy():
             raise SystemExit("the local cluster is not running: make cluster-up (make benchmark-peers does it)")
         self.info = run.local_cluster.cluster_info()
@@ -704,7 +704,7 @@ def main():
                     results["workloads"].append({"name": name, "systems": measure(
                         systems, args.fleet_runs or args.runs, name,
                         # One pod per version and application, as benchmarks/run.py's fleets: room on the shared cluster.
-                        lambda system, _i: system.good_canary([app("f%d" % size) for _ in range(size)], replicas=1))})
+                        lambda system, _i: system.good_canary([app("f%d" % size) for _number in range(size)], replicas=1))})
                     save()
         finally:
             harness.close()
