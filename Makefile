@@ -12,7 +12,7 @@ SANITY_DIR := $(shell mktemp -d -u -p $(or $(TMPDIR),/tmp) progressive-delivery-
 SANITY_COLLECTIONS := $(SANITY_DIR)/ansible_collections
 SANITY_ROOT := $(SANITY_COLLECTIONS)/terragonlabs/progressive_delivery
 
-.PHONY: demo benchmark test bootstrap cluster-up cluster-down cluster-status awx-up awx-down awx-status awx-test sanity lint unit integration
+.PHONY: demo benchmark benchmark-peers test bootstrap cluster-up cluster-down cluster-status awx-up awx-down awx-status awx-test sanity lint unit integration
 
 demo: bootstrap cluster-up
 	ansible-playbook -i inventories/local playbooks/demo.yml
@@ -20,6 +20,13 @@ demo: bootstrap cluster-up
 # What a release costs, each figure next to its baseline: a table, and .cache/benchmark.json (benchmarks/run.py).
 benchmark: bootstrap cluster-up
 	python benchmarks/run.py
+
+# The same releases with Argo Rollouts and Flagger as local controllers, side by side with ours: a table of
+# ratios, and .cache/benchmark-peers.json (benchmarks/peers.py; builds the peers once, benchmarks/build-peers.sh).
+# PEERS_ARGS passes options, e.g. PEERS_ARGS="--runs 1 --workloads good".
+benchmark-peers: bootstrap cluster-up
+	nice -n 10 bash benchmarks/build-peers.sh >/dev/null
+	python benchmarks/peers.py $(PEERS_ARGS)
 
 test: bootstrap cluster-up sanity lint unit integration
 

@@ -1,0 +1,52 @@
+"""The peer benchmark's pieces that need no cluster (benchmarks/peers.py uses them; tests/unit tests them):
+the one query every system measures, and the cleanup of what a run started."""
+
+import subprocess
+
+NEW = "1.1.0"
+
+
+def success_rate_query(namespace, app, version=NEW, window="10s"):
+    """The one query every system's canary analysis measures: the canary Service's share of non-5xx
+    responses, from the simulated Istio sidecars (reporter=destination)."""
+    matchers = ('reporter="destination",destination_service_namespace="%s",destination_service_name="%s-canary",'
+                'destination_version="%s"' % (namespace, app, version))
+    return 'sum(rate(istio_requests_total{%s,response_code!~"5.."}[%s])) / sum(rate(istio_requests_total{%s}[%s]))' % (
+        matchers, window, matchers, window)
+
+
+def blue_green_query(namespace, service, version=NEW, window="10s"):
+    """What the collection's app_success_rate template measures for a blue-green gate (the Service's pods
+    of one version), written out for the peers."""
+    matchers = 'namespace="%s",service="%s",version="%s"' % (namespace, service, version)
+    return 'sum(rate(http_requests_total{%s,status!~"5.."}[%s])) / sum(rate(http_requests_total{%s}[%s]))' % (
+        matchers, window, matchers, window)
+
+
+def stop_processes(processes, timeout=10):
+    """Stops processes this benchmark started (SIGTERM, then SIGKILL), by their own handles; returns
+    the names of those that had to be killed."""
+    killed = []
+    for name, process in processes:
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+                killed.append(name)
+    return killed
+
+
+def cleanup(processes, namespaces, delete_namespace):
+    """Everything this benchmark started is stopped and every namespace it created deleted, even when
+    one step fails; returns the errors met, so a failed cleanup is reported, not hidden."""
+    errors = []
+    stop_processes(processes)
+    for namespace in namespaces:
+        try:
+            delete_namespace(namespace)
+        except Exception as error:  # noqa: BLE001  (cleanup goes on whatever one deletion raised)
+            errors.append("deleting namespace %s: %s" % (namespace, error))
+    return errors
