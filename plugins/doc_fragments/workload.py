@@ -68,6 +68,10 @@ options:
     description: Seconds between two reads of the workload when O(wait=true).
     type: float
     default: 1.0
+"""
+
+    PROGRESS = r"""
+options:
   progress_deadline:
     description:
       - Seconds the wait may go without progress (no replica updated, ready or available) before it

@@ -35,17 +35,10 @@ options:
     description: Seconds between two reads of the workload.
     type: float
     default: 1.0
-  progress_deadline:
-    description:
-      - Seconds the wait may go without progress (no replica updated, ready or available) before it
-        fails, as the Deployment's C(progressDeadlineSeconds) fails a rollout. The Deployment
-        controller judges progress only while a new template rolls out, not while a workload is
-        scaled up, which this covers.
-      - Unset, only O(timeout) bounds the wait.
-    type: int
 extends_documentation_fragment:
   - terragonlabs.progressive_delivery.workload
   - terragonlabs.progressive_delivery.workload.keep_lock
+  - terragonlabs.progressive_delivery.workload.progress
   - kubernetes.core.k8s_auth_options
 attributes:
   check_mode:

@@ -56,6 +56,7 @@ extends_documentation_fragment:
   - terragonlabs.progressive_delivery.workload
   - terragonlabs.progressive_delivery.workload.keep_lock
   - terragonlabs.progressive_delivery.workload.wait
+  - terragonlabs.progressive_delivery.workload.progress
   - kubernetes.core.k8s_auth_options
 attributes:
   check_mode:
