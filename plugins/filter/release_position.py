@@ -2,7 +2,7 @@
 # Copyright: Terragon Labs
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""Filters: where a canary or blue-green release stands, from its record and the cluster."""
+"""Filter: where a blue-green release stands, from its record and the cluster."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -10,10 +10,9 @@ __metaclass__ = type
 
 from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.release_position import (
     blue_green_position,
-    canary_position,
 )
 
 
 class FilterModule(object):
     def filters(self):
-        return {"canary_position": canary_position, "blue_green_position": blue_green_position}
+        return {"blue_green_position": blue_green_position}

@@ -44,7 +44,11 @@ PATCH_TYPES = {
     "merge": "application/merge-patch+json",
     "strategic": "application/strategic-merge-patch+json",
     "json": "application/json-patch+json",
+    "apply": "application/apply-patch+yaml",
 }
+# The field manager of server-side apply: what this collection applies, it owns, so a field left out
+# of the next apply (an annotation of the last version, say) is removed, as kubectl apply does.
+FIELD_MANAGER = "terragonlabs.progressive_delivery"
 USER_AGENT = "terragonlabs.progressive_delivery"
 
 
@@ -192,6 +196,12 @@ class KubeClient(object):
         """patch_type: merge (RFC 7386), strategic (Kubernetes' strategic merge) or json (RFC 6902)."""
         return self.request("PATCH", resource_path(api_version, plural, namespace, name),
                             query=[("dryRun", dry_run)], body=patch, content_type=PATCH_TYPES[patch_type])
+
+    def apply(self, api_version, plural, namespace, name, body, dry_run=None):
+        """Server-side apply of body (a whole object), taking over fields another manager set."""
+        return self.request("PATCH", resource_path(api_version, plural, namespace, name),
+                            query=[("dryRun", dry_run), ("fieldManager", FIELD_MANAGER), ("force", "true")],
+                            body=body, content_type=PATCH_TYPES["apply"])
 
     def delete(self, api_version, plural, namespace, name, dry_run=None, propagation_policy=None,
                resource_version=None):

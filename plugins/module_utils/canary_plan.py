@@ -2,17 +2,19 @@
 # Copyright: Terragon Labs
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""Filters of the canary role: check Argo-shaped canary steps and plan what each one does."""
+"""The canary strategy's plan: Argo-shaped canary steps checked, and what each one does - its weight
+and the canary's size after it - so that any step can be resumed from the one before it."""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import datetime
 import math
 import re
 
-from ansible.errors import AnsibleFilterError
+class PlanError(ValueError):
+    """Steps that cannot be planned, with the parameter named."""
+
 
 STEP_TYPES = ("set_weight", "pause", "analysis", "set_canary_scale", "set_header_route", "set_mirror_route")
 # traffic_switch supports header routes and mirroring only through these routers.
@@ -23,7 +25,7 @@ UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600}
 
 
 def _fail(index, message):
-    raise AnsibleFilterError("canary_steps[%d]: %s" % (index, message))
+    raise PlanError("canary_steps[%d]: %s" % (index, message))
 
 
 def _is_int(value):
@@ -162,11 +164,11 @@ def canary_plan(steps, router, replicas):
     """Checks the steps and returns one entry per step: what it does, the weight and the canary's
     replicas in force after it, so that any step can be resumed from the one before it."""
     if router not in ROUTERS:
-        raise AnsibleFilterError("canary_router must be one of %s, got %r" % (", ".join(ROUTERS), router))
+        raise PlanError("canary_router must be one of %s, got %r" % (", ".join(ROUTERS), router))
     if not isinstance(steps, list):
-        raise AnsibleFilterError("canary_steps must be a list of steps, got %r" % (steps,))
+        raise PlanError("canary_steps must be a list of steps, got %r" % (steps,))
     if not _is_int(replicas) or replicas < 1:
-        raise AnsibleFilterError("canary_replicas must be a positive integer, got %r" % (replicas,))
+        raise PlanError("canary_replicas must be a positive integer, got %r" % (replicas,))
     plan, weight, scale, header_route = [], 0, {"match_traffic_weight": True}, False
     for index, step in enumerate(steps):
         if not isinstance(step, dict) or len(step) != 1 or list(step)[0] not in STEP_TYPES:
@@ -198,35 +200,3 @@ def canary_plan(steps, router, replicas):
         entry["summary"] = step_summary(entry, replicas)
         plan.append(entry)
     return plan
-
-
-def canary_chunks(total, largest):
-    """Splits a wait of total units (seconds, or measurements) into chunks of at most largest."""
-    total, largest = int(total), max(1, int(largest))
-    return [largest] * (total // largest) + ([total % largest] if total % largest else [])
-
-
-def canary_measurement_delay(results, interval, names):
-    """Seconds until the named metrics' next measurement is due: one interval after the latest of
-    their measurements in results (metric_gate results), at once if that has passed, a whole
-    interval if results hold none. A wait or an analysis measures in calls of its own; each waiting
-    a whole interval first would leave a gap of an interval plus the tasks between the calls."""
-    interval, names = float(interval), set(names)
-    latest = None
-    for result in results:
-        for metric in (result or {}).get("metrics") or []:
-            if metric.get("name") not in names:
-                continue
-            for measurement in metric.get("measurements") or []:
-                finished = datetime.datetime.fromisoformat(measurement["finished_at"].replace("Z", "+00:00"))
-                latest = finished if latest is None else max(latest, finished)
-    if latest is None:
-        return interval
-    elapsed = (datetime.datetime.now(datetime.timezone.utc) - latest).total_seconds()
-    return round(min(interval, max(0.0, interval - elapsed)), 3)
-
-
-class FilterModule(object):
-    def filters(self):
-        return {"canary_plan": canary_plan, "canary_chunks": canary_chunks,
-                "canary_measurement_delay": canary_measurement_delay}

@@ -1,16 +1,7 @@
-"""The canary role's step checks and plan, how waits are split into lock-renewing chunks, and when
-the background analysis measures next."""
-
-import datetime
+"""The canary strategy's step checks and plan."""
 
 import pytest
-from ansible.errors import AnsibleFilterError
-
-from ansible_collections.terragonlabs.progressive_delivery.plugins.filter.canary import (
-    canary_chunks,
-    canary_measurement_delay,
-    canary_plan,
-)
+from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.canary_plan import PlanError, canary_plan
 
 STEPS = [
     {"set_weight": 20},
@@ -87,54 +78,18 @@ def test_a_route_step_needs_no_name_since_the_router_keeps_one_of_each():
      "canary_steps[0]: set_header_route.name must be a non-empty string when given"),
 ])
 def test_bad_steps_are_refused_naming_the_step(steps, router, message):
-    with pytest.raises(AnsibleFilterError) as error:
+    with pytest.raises(PlanError) as error:
         canary_plan(steps, router, 3)
     assert message in str(error.value)
 
 
 def test_bad_router_steps_or_replicas_are_refused():
-    with pytest.raises(AnsibleFilterError, match="canary_router"):
+    with pytest.raises(PlanError, match="canary_router"):
         canary_plan([], "traefik", 3)
-    with pytest.raises(AnsibleFilterError, match="canary_steps must be a list"):
+    with pytest.raises(PlanError, match="canary_steps must be a list"):
         canary_plan({"set_weight": 5}, "istio", 3)
-    with pytest.raises(AnsibleFilterError, match="canary_replicas"):
+    with pytest.raises(PlanError, match="canary_replicas"):
         canary_plan([], "istio", 0)
-
-
-@pytest.mark.parametrize("total, largest, chunks", [
-    (0, 10, []), (10, 10, [10]), (25, 10, [10, 10, 5]), (3, 0, [1, 1, 1]), ("7", "3", [3, 3, 1])])
-def test_waits_are_split_into_chunks_no_longer_than_the_largest(total, largest, chunks):
-    assert canary_chunks(total, largest) == chunks
-
-
-def gate_result(name, *seconds_ago):
-    """A metric_gate result whose metric name measured, each finishing the given seconds ago."""
-    now = datetime.datetime.now(datetime.timezone.utc)
-    return {"metrics": [{"name": name, "measurements": [
-        {"finished_at": (now - datetime.timedelta(seconds=ago)).isoformat().replace("+00:00", "Z")}
-        for ago in seconds_ago]}]}
-
-
-def test_the_next_measurement_is_due_one_interval_after_the_latest():
-    delay = canary_measurement_delay([gate_result("errors", 12.0, 2.0), gate_result("errors", 7.0)], 5, ["errors"])
-    assert 2.9 <= delay <= 3.0
-
-
-def test_a_measurement_an_interval_or_more_ago_makes_the_next_one_due_at_once():
-    assert canary_measurement_delay([gate_result("errors", 9.0)], "5", ["errors"]) == 0.0
-
-
-def test_without_an_earlier_measurement_of_the_metrics_the_whole_interval_is_waited():
-    skipped = {"skipped": True, "changed": False}
-    others = gate_result("step-metric", 1.0)
-    assert canary_measurement_delay([{}, skipped, others, {"metrics": [{"name": "errors", "measurements": []}]}],
-                                    5, ["errors"]) == 5.0
-
-
-def test_a_whole_second_timestamp_is_read_too():
-    whole = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0) - datetime.timedelta(seconds=1)
-    result = {"metrics": [{"name": "errors", "measurements": [{"finished_at": whole.isoformat()[:19] + "Z"}]}]}
-    assert 0.0 < canary_measurement_delay([result], 5, ["errors"]) <= 4.0
 
 
 @pytest.mark.parametrize("step, summary", [
