@@ -356,40 +356,6 @@ options:
         type: str
         choices: [Successful, Failed, Inconclusive, Error]
         default: Failed
-  prometheus:
-    description: The Prometheus server that V(prometheus) and V(compare) metrics query.
-    type: dict
-    suboptions:
-      url:
-        description: Base URL, such as V(http://prometheus.monitoring:9090).
-        type: str
-        required: true
-      headers:
-        description: Request headers, reported as given.
-        type: dict
-      secret_headers:
-        description: Request headers never logged nor reported, for credentials.
-        type: dict
-      bearer_token:
-        description: Token sent in the C(Authorization) header as a bearer token; never logged.
-        type: str
-      username:
-        description: User name for basic authentication.
-        type: str
-      password:
-        description: Password for basic authentication; never logged.
-        type: str
-      validate_certs:
-        description: Verify the server's TLS certificate.
-        type: bool
-        default: true
-      ca_path:
-        description: PEM file of the certificate authorities to trust.
-        type: path
-      timeout:
-        description: Seconds to wait for an answer; also sent as the query's evaluation timeout.
-        type: float
-        default: 10
   max_duration:
     description:
       - Seconds after which measuring stops. A metric still measuring is then V(Error) if its last
@@ -401,6 +367,7 @@ options:
     type: bool
     default: true
 extends_documentation_fragment:
+  - terragonlabs.progressive_delivery.metrics.prometheus
   - terragonlabs.progressive_delivery.workload.keep_lock
   - kubernetes.core.k8s_auth_options
 attributes:

@@ -1,0 +1,463 @@
+# -*- coding: utf-8 -*-
+# Copyright: Terragon Labs
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The canary strategy, as Argo Rollouts keeps it (rollout/canary.go): a step index reconciled one
+call at a time. The first call of a run works out where the release stands, takes the lock and
+brings the canary up; each later call runs the next step; the last promotes. Each call returns a
+cursor the next one is given back, so the play shows progress once per step while one abort path
+and one promote path do the work, in process: traffic first, then sizes, record, events."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import math
+import time
+
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+
+from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.canary_plan import (
+    PlanError,
+    canary_plan,
+)
+from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.kube_module import (
+    ModuleFailure,
+    client_failure,
+)
+from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.metrics.options import METRICS_OPTION
+from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.naming import VERSION_LABEL
+from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.release_engine import (
+    LOST_LOCK,
+    Release,
+)
+from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.release_position import (
+    UNFINISHED_PHASES,
+    canary_position,
+)
+
+PASSING_VERDICTS = ("Successful", "Inconclusive")
+ROUTE_ROUTERS = ("istio", "gateway_api", "nginx")
+PROMOTE_HINT = "playbooks/promote.yml or playbooks/abort.yml"
+
+
+class Paused(Exception):
+    """The release waits for a person: a pause without duration, or an inconclusive analysis."""
+
+
+def checked_metrics(path, metrics):
+    """The metrics with metric_gate's defaults, or a failure naming the parameter."""
+    result = ArgumentSpecValidator({"metrics": METRICS_OPTION}).validate({"metrics": metrics or []})
+    if result.error_messages:
+        raise ModuleFailure("%s: %s" % (path, "; ".join(result.error_messages)))
+    return result.validated_parameters["metrics"]
+
+
+def measurement_delay(interval, last_measured, now):
+    """Seconds until the background metrics' next measurement: one interval after the last."""
+    if last_measured is None:
+        return float(interval)
+    return round(min(float(interval), max(0.0, interval - (now - last_measured))), 3)
+
+
+class Canary(object):
+    def __init__(self, module):
+        self.module = module
+        p = self.params = module.params
+        self.app, self.namespace, self.router = p["app"], p["namespace"], p["router"]
+        self.replicas = p["replicas"]
+        try:
+            self.plan = canary_plan(p["steps"], self.router, self.replicas)
+        except PlanError as error:
+            raise ModuleFailure(str(error))
+        self.cursor = dict(p["cursor"] or {})
+        if not self.cursor.get("holder"):
+            self.cursor["holder"] = "%s, run of %s" % (p["lock"]["holder"], time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime()))
+        notify = None
+        if p["notify"]["targets"]:
+            from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.notify import send_event
+
+            def notify(**event):
+                return send_event(p["notify"]["targets"], app=self.app, namespace=self.namespace,
+                                  environment=p["notify"]["environment"] or "", **event)
+        self.release = Release(module, self.app, self.namespace, self.cursor["holder"], p["lock"]["job_id"],
+                               p["lock"]["ttl"], notify)
+        self.gate_service = p["stable_service"] if self.router == "replicas" else p["canary_service"]
+        self.analysis = p["analysis"]
+        background = p["background_analysis"] or {}
+        self.background_interval = int(background.get("interval") or self.analysis["interval"])
+        self.background_start = int(background.get("start_at_step") or 0)
+        self.background_metrics_given = checked_metrics("canary_background_analysis.metrics",
+                                                        background.get("metrics"))
+        self.background_templates = background.get("templates") or []
+        self.changed = False
+
+    # Names and helpers.
+    @property
+    def version(self):
+        return self.cursor["version"]
+
+    def deployment(self, track):
+        return "%s-%s" % (self.app, track)
+
+    def template_args(self):
+        return {"namespace": self.namespace, "service": self.gate_service, "version": self.version,
+                "window": self.analysis["window"]}
+
+    @property
+    def background(self):
+        """The background analysis's metrics: the caller's own, and one for each built-in template."""
+        return self.background_metrics_given + [
+            {"name": template + "-background", "template": template, "template_args": self.template_args(),
+             "error_retry_interval": float(self.background_interval)} for template in self.background_templates]
+
+    def objects(self, track, replicas):
+        objects = [dict(body) for body in self.params["objects"][track]]
+        for body in objects:
+            if body["kind"] == "Deployment":
+                body["spec"] = dict(body["spec"], replicas=replicas)
+        return objects
+
+    def event(self, event, message, **details):
+        self.release.event(event, self.version, "canary", message, **details)
+
+    def record(self, **changes):
+        self.changed = True
+        return self.release.record(**changes)
+
+    def result(self, ended, progress, **extra):
+        return dict(extra, changed=self.changed or bool(self.release.events), ended=ended, cursor=self.cursor,
+                    progress=progress, events=self.release.events)
+
+    # Where the release stands.
+    def read_state(self, version):
+        record = self.release.read_record()
+        stable = self.release.read("Deployment", self.deployment("stable"))
+        stable_version = ((stable or {}).get("metadata", {}).get("labels") or {}).get(VERSION_LABEL, "")
+        action = self.params["action"]
+        position = canary_position(record, stable_version, version, len(self.plan),
+                                   full=action == "promote" and self.params["full"],
+                                   past_pause=action == "promote" and record.get("phase") == "paused")
+        return record, stable_version, position
+
+    def refuse_other(self, record):
+        if record.get("phase") in UNFINISHED_PHASES and record.get("version") != self.version:
+            raise ModuleFailure("%s %s is %s; run %s before releasing %s." % (
+                self.app, record.get("version"), record.get("phase"), PROMOTE_HINT, self.version))
+
+    def refuse_unless_under_way(self, record, verb, again=""):
+        if record.get("strategy") != "canary" or record.get("phase") not in UNFINISHED_PHASES:
+            raise ModuleFailure("%s has no canary release to %s%s (%s %s)." % (
+                self.app, verb, again, "the run that held the lock left it" if again else "the last release is",
+                record.get("phase") or "none"))
+
+    # The calls of a run.
+    def run(self):
+        if self.cursor.get("next") is None:
+            return self.start()
+        # A lock found lost stops the run before it acts: another run may have.
+        return self.guarded(lambda: self.release.keep_lock() or self.advance())
+
+    def start(self):
+        action = self.params["action"]
+        if action in ("promote", "abort"):
+            record = self.release.read_record()
+            self.refuse_unless_under_way(record, action)
+            self.cursor["version"] = record.get("version")
+        else:
+            self.cursor["version"] = self.params["version"]
+        if action == "abort":
+            return self.abort_run()
+        record, stable_version, position = self.read_state(self.version)
+        if position["released"]:
+            if record.get("phase") == "promoted" and record.get("version") == self.version:
+                self.release.wait_out_lock()  # a run killed after it recorded the promotion
+            return self.result(True, "%s %s already serves all traffic (%s); nothing to release." % (
+                self.app, self.version, self.deployment("stable")))
+        if self.module.check_mode:
+            return self.check(stable_version, position)
+        self.refuse_other(record)
+        if self.release.take_lock():
+            try:
+                record, stable_version, position = self.read_state(self.version)
+                if position["released"]:
+                    raise ModuleFailure("%s %s was released by the run that held the lock meanwhile; run again to "
+                                        "finish what it left." % (self.app, self.version))
+                self.refuse_other(record)
+            except Exception:
+                self.release.give_back_lock()
+                raise
+        self.cursor.update(record=record, stable_version=stable_version, next=position["start_step"],
+                           resuming=position["resuming"], stable_updating=False, promoted=False)
+        return self.guarded(self.first_release if not stable_version else self.bring_up)
+
+    def check(self, stable_version, position):
+        """Check mode: the new objects go through a server-side dry run, and the plan is shown."""
+        if stable_version:
+            self.release.apply(self.objects("canary", 0), dry_run=True)
+            plan = ["would release %s %s as a canary beside %s, through the %s router, from step %d:" % (
+                self.app, self.version, stable_version, self.router, position["start_step"])]
+            plan += ["step %d: %s" % (entry["index"], entry["summary"]) for entry in self.plan[position["start_step"]:]]
+            plan.append("then promote: stable to %s, all traffic back on stable, the canary to 0 replicas" % self.version)
+        else:
+            self.release.apply(self.objects("stable", self.replicas), dry_run=True)
+            plan = ["would release %s %s as its first version, on stable with %d replicas" % (
+                self.app, self.version, self.replicas)]
+        return self.result(True, plan[0], plan=plan)
+
+    def guarded(self, work):
+        """Runs work; a failure sends traffic back to stable and records the abort (unless the release
+        was promoted, or another run took the lock), and the lock is given back whenever the run ends."""
+        try:
+            return work()
+        except Paused as paused:
+            self.release.give_back_lock()
+            return self.result(True, "paused: %s" % paused)
+        except Exception as error:
+            failure = error if isinstance(error, ModuleFailure) else client_failure(error)
+            if failure is None:  # not the cluster's refusal nor a lost connection: reported as it is
+                self.safely_end("the release failed: %s" % error)
+                raise
+            msg = failure.msg if isinstance(failure, ModuleFailure) else failure["msg"]
+            if msg.startswith(LOST_LOCK):
+                self.release.lock_lost = True
+            try:
+                self.safely_end(msg)
+            except Exception as abort_error:  # the first failure stays the one reported
+                msg += "; sending traffic back to stable failed too: %s" % getattr(abort_error, "msg", abort_error)
+            extra = failure.result if isinstance(failure, ModuleFailure) else {}
+            raise ModuleFailure(msg, **dict(extra, **self.result(True, "failed: %s" % msg)))
+
+    def safely_end(self, reason):
+        try:
+            if not self.cursor.get("promoted") and not self.release.lock_lost:
+                self.abort(reason)
+        finally:
+            self.release.give_back_lock()
+
+    def first_release(self):
+        self.record(release_id=self.release.release_id(self.version), strategy="canary", version=self.version,
+                    phase="progressing", step="first-release", new_revision=self.deployment("stable"),
+                    new_images={"app": self.params["image"]}, details={"router": self.router})
+        self.deploy("stable", self.replicas)
+        self.create_route()
+        self.record(phase="promoted", step="promoted", details={"weight": "0", "traffic": "stable"})
+        self.cursor["promoted"] = True
+        self.release.give_back_lock()
+        return self.result(True, "released %s %s as its first version" % (self.app, self.version))
+
+    def bring_up(self):
+        """Records the release (or its resumption), and brings the canary up beside stable."""
+        start = self.cursor["next"]
+        stable_version = self.cursor["stable_version"]
+        if self.cursor["resuming"]:
+            self.record(phase="progressing", step="resuming at %d" % start)
+        else:
+            self.record(release_id=self.release.release_id(self.version), strategy="canary", version=self.version,
+                        phase="progressing", step="preflight", stable_revision=self.deployment("stable"),
+                        new_revision=self.deployment("canary"), new_images={"app": self.params["image"]},
+                        details={"stable_version": stable_version, "router": self.router, "step_index": "0",
+                                 "weight": "0"})
+            self.event("started", "%s %s canary release started beside %s (%s router, %d steps)." % (
+                self.app, self.version, stable_version, self.router, len(self.plan)),
+                stable_version=stable_version, router=self.router)
+        if self.params["prometheus"] and (self.background_metrics_given or self.background_templates or any(e["type"] == "analysis" for e in self.plan)):
+            checked = self.release.gate(self.params["prometheus"], [
+                {"name": "metric-source", "query": "vector(1)", "success": {"min": 1}}])
+            if checked["verdict"] != "Successful":
+                raise ModuleFailure("metric gate %s" % checked["message"])
+        self.release.wait_for(self.deployment("stable"), 0, None)
+        replicas = self.plan[start - 1]["canary_replicas"] if start else 0
+        if self.cursor["resuming"]:
+            # A run killed after a step's switch but before the next step's record left the route one
+            # step ahead of the record: the canary keeps at least its live size until the weight is re-applied.
+            live = self.release.read("Deployment", self.deployment("canary"))
+            replicas = max(replicas, (live or {}).get("spec", {}).get("replicas") or 0)
+        self.release.apply(self.objects("canary", replicas), dry_run=True)
+        self.create_route()
+        self.deploy("canary", replicas)
+        self.cursor["replicas"] = replicas
+        if start:
+            self.set_weight(self.plan[start - 1]["weight"], self.plan[start - 1]["canary_replicas"])
+        return self.result(False, "%s %s beside %s: the canary is up, from step %d" % (
+            "resumed" if self.cursor["resuming"] else "started", self.version, stable_version, start))
+
+    def advance(self):
+        index = self.cursor["next"]
+        if index >= len(self.plan):
+            return self.promote()
+        step = self.plan[index]
+        self.record(step="%d: %s" % (index, step["type"]),
+                    details={"step_index": str(index), "weight": str(step["weight"])})
+        self.run_step(step)
+        self.event("step_completed", "%s %s completed step %d (%s): %d%% of traffic on the canary." % (
+            self.app, self.version, index, step["type"], step["weight"]),
+            step_index=index, step=step["type"], weight=step["weight"])
+        self.cursor["next"] = index + 1
+        return self.result(False, "step %d: %s" % (index, step["summary"]))
+
+    def run_step(self, step):
+        kind = step["type"]
+        if kind in ("set_weight", "set_canary_scale"):
+            self.set_weight(step["weight"], step["canary_replicas"])
+        elif kind == "pause" and step["duration"] is None:
+            self.pause("step %d pauses until %s runs" % (step["index"], PROMOTE_HINT))
+        elif kind == "pause":
+            self.wait(step)
+        elif kind == "analysis":
+            self.analyse(step)
+        elif kind == "set_header_route":
+            header_route = {"headers": step["headers"], "cookie": step["cookie"]} \
+                if step["headers"] or step["cookie"] else {}
+            self.switch(header_route=header_route)
+        else:
+            self.switch(mirror=step["percentage"])
+
+    # Steps.
+    def switch(self, **request):
+        if self.router == "replicas":
+            return self.release.switch("replicas", self.deployment("stable"), self.deployment("canary"),
+                                       replicas={"total": self.replicas}, **request)
+        return self.release.switch(self.router, self.params["stable_service"], self.params["canary_service"],
+                                   route=self.params["route"], **request)
+
+    def set_weight(self, weight, replicas):
+        """The canary is scaled up and ready before it takes more traffic, and scaled down only after
+        it takes less; with no router the replica counts are the weight, stable grown first."""
+        timeout, deadline = self.params["rollout_timeout"], self.params["progress_deadline"]
+        current = self.cursor["replicas"]
+        if self.router != "replicas" and replicas > current:
+            self.release.scale(self.deployment("canary"), replicas, wait=True, timeout=timeout,
+                               progress_deadline=deadline)
+        if self.router == "replicas":
+            stable_target = self.replicas - int(math.ceil(self.replicas * weight / 100.0))
+            stable = self.release.read("Deployment", self.deployment("stable"))
+            if stable_target > stable["spec"].get("replicas", 1):
+                self.release.scale(self.deployment("stable"), stable_target, wait=True, timeout=timeout)
+        self.switch(weight=weight)
+        self.changed = True
+        if self.router != "replicas" and replicas < current:
+            self.release.scale(self.deployment("canary"), replicas)
+        if self.router == "replicas":
+            for track in ("canary", "stable"):
+                self.release.wait_for(self.deployment(track), timeout, deadline)
+        self.cursor["replicas"] = replicas
+
+    def pause(self, reason):
+        self.record(phase="paused", details={"paused": reason})
+        self.event("paused", "%s %s is paused: %s." % (self.app, self.version, reason), reason=reason)
+        raise Paused(reason)
+
+    def background_due(self, step):
+        return bool(self.background_metrics_given or self.background_templates) and step["index"] >= self.background_start
+
+    def background_metrics(self, seconds):
+        """The background metrics, measured once an interval for seconds, the first one interval
+        after their last measurement (in an earlier step of this run)."""
+        interval = self.background_interval
+        delay = measurement_delay(interval, self.cursor.get("background_at"), time.time())
+        return [dict(metric, count=max(1, int(math.ceil(seconds / float(interval)))), interval=float(interval),
+                     initial_delay=delay) for metric in self.background]
+
+    def wait(self, step):
+        started = time.monotonic()
+        if self.background_due(step):
+            self.verdict("background", self.measure(self.background_metrics(step["duration"])))
+        left = step["duration"] - (time.monotonic() - started)
+        if left > 0:
+            self.release.sleep(left)
+
+    def analyse(self, step):
+        analysis = self.analysis
+        metrics = checked_metrics("canary_steps[%d].analysis.metrics" % step["index"], step["metrics"]) + [
+            {"name": "%s-step-%d" % (template, step["index"]), "template": template,
+             "template_args": self.template_args(), "interval": float(analysis["interval"]),
+             "count": analysis["count"], "initial_delay": float(analysis["initial_delay"])}
+            for template in step["templates"]]
+        if self.background_due(step):
+            # Measured in the same gate, for as long as the analysis lasts.
+            metrics += self.background_metrics(analysis["initial_delay"] + analysis["count"] * analysis["interval"])
+        self.verdict("step %d" % step["index"], self.measure(metrics))
+
+    def measure(self, metrics):
+        result = self.release.gate(self.params["prometheus"] or None, metrics)
+        if self.background_metrics_given or self.background_templates:
+            self.cursor["background_at"] = time.time()
+        return result
+
+    def verdict(self, name, result):
+        """Argo Rollouts' outcomes: Successful goes on, Inconclusive pauses, Failed or Error aborts at once."""
+        if result["verdict"] not in PASSING_VERDICTS:
+            self.cursor["failed_gate"] = {"name": name, "verdict": result["verdict"], "message": result["message"]}
+            raise ModuleFailure("the %s analysis ended %s: %s" % (name, result["verdict"], result["message"]),
+                                gate=result)
+        self.record(gate=(result["verdict"], "%s: %s" % (name, result["message"])))
+        if result["verdict"] == "Inconclusive":
+            self.pause("the %s analysis was inconclusive: %s" % (name, result["message"]))
+
+    def deploy(self, track, replicas):
+        self.release.apply(self.objects(track, replicas))
+        self.changed = True
+        self.release.wait_for(self.deployment(track), self.params["rollout_timeout"], self.params["progress_deadline"])
+
+    def create_route(self):
+        if self.params["route_object"]:
+            self.release.create_if_absent(self.params["route_object"])
+
+    # The one promote path.
+    def promote(self):
+        self.record(step="promoting", details={"step_index": str(len(self.plan))})
+        self.set_weight(100, self.replicas)
+        self.cursor["stable_updating"] = True
+        self.deploy("stable", self.replicas)
+        self.switch(weight=0, remove_managed_routes=self.router in ROUTE_ROUTERS)
+        self.cursor["promoted"] = True
+        if self.router != "replicas":
+            self.release.scale(self.deployment("canary"), 0)
+        self.record(phase="promoted", step="promoted", details={"weight": "0", "traffic": "stable"})
+        self.event("promoted", "%s %s promoted: stable runs it and takes all traffic." % (self.app, self.version),
+                   traffic="stable", previous_version=self.cursor["stable_version"])
+        self.release.give_back_lock()
+        return self.result(True, "promoted %s %s" % (self.app, self.version))
+
+    # The one abort path.
+    def abort_run(self):
+        """action abort: takes the lock (waiting out a killed run's) and sends traffic back to stable."""
+        if self.module.check_mode:
+            return self.result(True, "would abort %s %s: all traffic back on stable, the canary to 0 replicas" % (
+                self.app, self.version))
+        waited = self.release.take_lock()
+        try:
+            record, stable_version, _position = self.read_state(self.version)
+            if waited:
+                self.refuse_unless_under_way(record, "abort", again=" any more")
+            self.cursor.update(record=record, stable_version=stable_version, stable_updating=False)
+            self.abort("aborted by %s" % self.cursor["holder"])
+        finally:
+            self.release.give_back_lock()
+        return self.result(True, "aborted %s %s: all traffic back on stable" % (self.app, self.version))
+
+    def abort(self, reason):
+        """Traffic goes back to stable first; stable itself is put back only when a promotion had
+        begun updating it. The failed analysis is recorded and reported even when the way back fails."""
+        record, stable_version = self.cursor.get("record") or {}, self.cursor.get("stable_version") or ""
+        failed_gate = self.cursor.get("failed_gate")
+        try:
+            recorded_from = (record.get("details") or {}).get("stable_version") or ""
+            if self.cursor.get("stable_updating") or (
+                    record.get("phase") in UNFINISHED_PHASES and record.get("version") == stable_version
+                    and recorded_from and recorded_from != stable_version):
+                self.release.undo(self.deployment("stable"), self.params["rollout_timeout"])
+            if stable_version:
+                if self.router != "replicas" or self.release.read("Deployment", self.deployment("canary")):
+                    self.switch(weight=0, remove_managed_routes=self.router in ROUTE_ROUTERS)
+                if self.router != "replicas":
+                    self.release.scale(self.deployment("canary"), 0, missing_ok=True)
+        finally:
+            if failed_gate:
+                self.record(gate=(failed_gate["verdict"], "%s: %s" % (failed_gate["name"], failed_gate["message"])))
+                self.event("gate_failed", "%s %s: the %s analysis ended %s: %s" % (
+                    self.app, self.version, failed_gate["name"], failed_gate["verdict"], failed_gate["message"]),
+                    gate=failed_gate["name"], verdict=failed_gate["verdict"])
+        self.record(phase="aborted", step="aborted", details={"reason": reason, "weight": "0", "traffic": "stable"})
+        self.event("aborted", "%s %s aborted, all traffic back on stable: %s" % (self.app, self.version, reason),
+                   reason=reason, traffic="stable")

@@ -1,0 +1,270 @@
+# -*- coding: utf-8 -*-
+# Copyright: Terragon Labs
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What every strategy of the release engine does the same way: the run's lock (taken once, waiting
+out a killed run's, renewed while the run waits, given back once), the release record, the
+application's objects applied as data, the calls to the routers, rollout waits and gates, and the
+release's events. A strategy (canary_engine) decides; this module does the I/O."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import datetime
+import time
+
+from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.kube_client import ApiError
+from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.kube_module import ModuleFailure
+from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.metrics.gate import build_gate
+from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.metrics.providers.base import (
+    GateConfigError,
+)
+from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.release_lock import (
+    LockKeeper,
+    run_release_lock,
+)
+from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.release_record import (
+    decode,
+    read_record,
+    run_release_record,
+)
+from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.traffic import switch
+from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.undo import undo_rollout
+from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.workload import (
+    scale_workload,
+    wait_for_rollout,
+)
+
+LOST_LOCK = "lost the release lock"
+# EndpointSlices list newly ready pods a moment after the Deployment reports them.
+ENDPOINTS_ATTEMPTS, ENDPOINTS_DELAY = 10, 2.0
+POLL_INTERVAL = 1.0
+API_VERSIONS = {"Service": "v1", "Deployment": "apps/v1", "PodDisruptionBudget": "policy/v1",
+                "HorizontalPodAutoscaler": "autoscaling/v2", "Ingress": "networking.k8s.io/v1",
+                "VirtualService": "networking.istio.io/v1", "HTTPRoute": "gateway.networking.k8s.io/v1",
+                "Route": "route.openshift.io/v1"}
+
+
+def plural(kind):
+    """The resource name of a kind, as the API server forms it for the kinds a release applies."""
+    lower = kind.lower()
+    if lower.endswith("s"):
+        return lower + "es"
+    if lower.endswith("y"):
+        return lower[:-1] + "ies"
+    return lower + "s"
+
+
+class Call(object):
+    """The module as a function written for a module's parameters sees it, given other parameters:
+    the routers, waits, lock and record code run unchanged inside the engine's one process."""
+
+    def __init__(self, module, **params):
+        self._module = module
+        self.params = params
+
+    def __getattr__(self, name):
+        return getattr(self._module, name)
+
+
+class ReleaseFailed(ModuleFailure):
+    """A failure after which the release goes back to where it was safe (the strategy's abort)."""
+
+
+class Release(object):
+    """One run's dealings with the cluster for one application. ``holder`` is the run's lock
+    identity: the same for every call of one run, distinct between runs."""
+
+    def __init__(self, module, app, namespace, holder, job_id, ttl, notify=None):
+        self.module, self.app, self.namespace = module, app, namespace
+        self.holder, self.job_id, self.ttl = holder, job_id, ttl
+        self.notify = notify
+        self.events = []
+        self.lock_lost = False
+        lock = {"app": app, "namespace": namespace, "holder": holder, "ttl": ttl}
+        if job_id:
+            lock["job_id"] = job_id
+        self.lock_options = lock
+        self.keeper = None
+
+    # The lock.
+    def _lock(self, state, renew=False):
+        return run_release_lock(Call(self.module, app=self.app, namespace=self.namespace, holder=self.holder,
+                                     job_id=self.job_id, ttl=self.ttl, state=state, force=False, renew=renew))
+
+    def take_lock(self):
+        """Takes the lock, waiting for a killed run's to expire; True when it waited for another run's,
+        whose run may have moved the release on meanwhile. A live run renews its lock, so a second
+        run is refused once the lock it found should have expired."""
+        try:
+            self._lock("present")
+            self.keeper = LockKeeper(self.module, self.namespace, self.lock_options)
+            self.keeper.renewed_at = time.monotonic()
+            return False
+        except ModuleFailure as failure:
+            if "is held by" not in failure.msg:
+                raise
+            held = failure
+        deadline = time.monotonic() + max(0.0, held.result.get("expires_in") or 0.0) + 2.0
+        while True:
+            time.sleep(1.0)
+            try:
+                taken = self._lock("present")
+                break
+            except ModuleFailure as failure:
+                if "is held by" not in failure.msg or time.monotonic() > deadline:
+                    raise
+        self.keeper = LockKeeper(self.module, self.namespace, self.lock_options)
+        self.keeper.renewed_at = time.monotonic()
+        if taken["outcome"] == "acquired":
+            # Given back rather than expired, the lock was a live run's: what was read before is stale.
+            self.give_back_lock()
+            raise ModuleFailure("%s; that run has ended since - run again to act on where it left the release"
+                                % held.msg)
+        return True
+
+    def keep_lock(self):
+        """Renews the run's lock when a third of its ttl has passed; a lock found lost stops the run."""
+        if self.keeper is None:
+            self.keeper = LockKeeper(self.module, self.namespace, self.lock_options)
+        try:
+            self.keeper.keep()
+        except ModuleFailure as failure:
+            if failure.msg.startswith(LOST_LOCK):
+                self.lock_lost = True
+            raise
+
+    def give_back_lock(self):
+        if not self.lock_lost:
+            self._lock("absent")
+
+    def wait_out_lock(self):
+        """Gives back a lock this application's killed run left (waiting until it expires)."""
+        try:
+            self._lock("absent")
+        except ModuleFailure as failure:
+            if "is held by" not in failure.msg:
+                raise
+            time.sleep(max(0.0, failure.result.get("expires_in") or 0.0) + 1.0)
+            self._lock("absent")
+
+    def sleep(self, seconds):
+        """Waits, keeping the lock all along."""
+        if self.keeper is None:
+            self.keep_lock()
+        try:
+            self.keeper.sleep(seconds)
+        except ModuleFailure as failure:
+            if failure.msg.startswith(LOST_LOCK):
+                self.lock_lost = True
+            raise
+
+    # The record.
+    def read_record(self):
+        return decode(read_record(self.module, self.app, self.namespace))[0] or {}
+
+    def record(self, **changes):
+        """Updates the release record; gate is (verdict, message) when an analysis was judged."""
+        gate = changes.pop("gate", (None, None))
+        params = dict((field, None) for field in (
+            "release_id", "strategy", "version", "phase", "step", "stable_revision", "stable_images",
+            "new_revision", "new_images", "details"))
+        params.update(changes)
+        params.update(app=self.app, namespace=self.namespace, state="present", history_limit=10,
+                      gate_verdict=gate[0], gate_message=gate[1])
+        return run_release_record(Call(self.module, **params))["release"]
+
+    def release_id(self, version):
+        return "%s-%s-%s" % (self.app, version, datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ"))
+
+    # Events, sent as they happen; the run's result lists them too.
+    def event(self, event, version, strategy, message, **details):
+        details = dict((key, str(value)) for key, value in details.items())
+        self.events.append({"event": event, "version": version, "message": message, "details": details})
+        if self.notify:
+            for failure in self.notify(event=event, version=version, strategy=strategy, message=message,
+                                       details=details):
+                self.module.warn(failure)
+
+    # Objects.
+    def read(self, kind, name):
+        try:
+            return self.module.client.get(API_VERSIONS[kind], plural(kind), self.namespace, name)
+        except ApiError as error:
+            if error.status == 404:
+                return None
+            raise
+
+    def apply(self, objects, dry_run=False):
+        """Applies the objects (server-side, as data); dry_run only validates them on the server."""
+        for body in objects:
+            body = dict(body, metadata=dict(body["metadata"], namespace=self.namespace))
+            self.module.client.apply(body["apiVersion"], plural(body["kind"]), self.namespace,
+                                     body["metadata"]["name"], body,
+                                     dry_run="All" if dry_run or self.module.check_mode else None)
+
+    def create_if_absent(self, body):
+        """Creates the object unless it exists: an existing route keeps its settings."""
+        if self.read(body["kind"], body["metadata"]["name"]) is None:
+            self.module.client.create(body["apiVersion"], plural(body["kind"]), self.namespace,
+                                      dict(body, metadata=dict(body["metadata"], namespace=self.namespace)),
+                                      dry_run=self.module.dry_run)
+
+    def wait_for(self, name, timeout, progress_deadline):
+        self.keep_lock()
+        return wait_for_rollout(self._wait_call(progress_deadline), "Deployment", name, self.namespace,
+                                timeout, POLL_INTERVAL)
+
+    def scale(self, name, replicas, wait=False, timeout=0, progress_deadline=None, missing_ok=False):
+        """Scales the Deployment (waiting for its pods with wait); a missing one stays absent with missing_ok."""
+        if missing_ok and self.read("Deployment", name) is None:
+            return
+        self.keep_lock()
+        call = self._wait_call(progress_deadline, kind="Deployment", name=name, namespace=self.namespace,
+                               replicas=replicas, wait=wait, timeout=timeout)
+        try:
+            return scale_workload(call)
+        except ModuleFailure as failure:
+            self._note_lost(failure)
+            raise
+
+    def undo(self, name, timeout):
+        self.keep_lock()
+        call = self._wait_call(None, kind="Deployment", name=name, namespace=self.namespace, to_revision=0,
+                               wait=True, timeout=timeout)
+        return undo_rollout(call)
+
+    def _wait_call(self, progress_deadline, **params):
+        return Call(self.module, poll_interval=POLL_INTERVAL, progress_deadline=progress_deadline,
+                    release_lock=None if self.module.check_mode else self.lock_options, **params)
+
+    def _note_lost(self, failure):
+        if failure.msg.startswith(LOST_LOCK):
+            self.lock_lost = True
+
+    def switch(self, router, stable, canary, **request):
+        """Switches traffic through the router, retrying while a new backend's endpoints appear."""
+        params = dict(router=router, namespace=self.namespace, stable=stable, canary=canary, route=None,
+                      route_rule=None, istio=None, nginx=None, service=None, replicas=None, weight=None,
+                      header_route=None, mirror=None, remove_managed_routes=False, require_ready_endpoints=True)
+        params.update(request)
+        for attempt in range(ENDPOINTS_ATTEMPTS):
+            self.keep_lock()
+            try:
+                return switch(Call(self.module, **params))
+            except ModuleFailure as failure:
+                if "has no ready endpoints" not in failure.msg or attempt + 1 == ENDPOINTS_ATTEMPTS:
+                    raise
+            time.sleep(ENDPOINTS_DELAY)
+
+    def gate(self, prometheus, metrics):
+        """The gate's result (verdict, message, metrics), measured while keeping the lock."""
+        if not metrics:
+            return None
+        self.keep_lock()
+        try:
+            gate = build_gate({"metrics": metrics, "prometheus": prometheus, "max_duration": None},
+                              sleep=self.sleep)
+        except GateConfigError as error:
+            raise ModuleFailure(str(error))
+        return gate.run()

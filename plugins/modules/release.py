@@ -1,0 +1,296 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: Terragon Labs
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: release
+short_description: Run a release's strategy, one step per call, as one engine
+version_added: 0.3.0
+description:
+  - The release engine runs a strategy's steps, reconciled over a step index as Argo Rollouts keeps
+    them, with one abort path and one promote path. Each call does the next part of the release and returns
+    a RV(cursor) that the next call is given back, so that a play calling it in a loop shows progress
+    once per step (see the P(terragonlabs.progressive_delivery.canary#role) role).
+  - The first call of a run reads where the release stands (its record and the cluster), refuses a
+    release while another version's is paused or unfinished, takes the release lock (waiting for a
+    killed run's to expire), records the release and brings the new version up. Each later call runs
+    the next step; the last one promotes. RV(ended) says when the run is over (promoted, paused,
+    aborted, or nothing to do).
+  - The run's lock is renewed while it waits (for pods, pauses, measurements), and a lock found lost
+    stops the run with C(lost the release lock), leaving the release to the run that took it.
+  - A failure (a Failed or Error analysis, pods that never become ready, a refused request) aborts in
+    process - traffic back to the stable version first, then the canary's size, the record, the events.
+  - Events (C(started), C(step_completed), C(paused), C(gate_failed), C(aborted), C(promoted)) go to O(notify.targets) as
+    they happen, and are listed in RV(events).
+  - The only strategy is V(canary); blue-green is still a role of its own.
+author:
+  - Terragon Labs (@terragonlabs)
+options:
+  strategy:
+    description: The release strategy.
+    type: str
+    choices: [canary]
+    required: true
+  action:
+    description:
+      - V(run) releases O(version) (or goes on with its interrupted release); V(promote) goes on with
+        the recorded release past its pause (or, with O(full), promotes it at once); V(abort) sends
+        traffic back to stable and records the release as aborted.
+    type: str
+    choices: [run, promote, abort]
+    default: run
+  app:
+    description: The application's name, which names its Deployments, lock and record.
+    type: str
+    required: true
+  namespace:
+    description: The application's namespace.
+    type: str
+    required: true
+  version:
+    description: The version to release; required by O(action=run). Promote and abort act on the recorded one.
+    type: str
+  image:
+    description: The new version's image, for the record.
+    type: str
+  replicas:
+    description: Replicas of the stable version.
+    type: int
+    default: 3
+  router:
+    description: How traffic is split; V(replicas) splits it by the two Deployments' replica counts.
+    type: str
+    choices: [istio, gateway_api, nginx, openshift_route, replicas]
+    default: replicas
+  route:
+    description: The router's route object (VirtualService, HTTPRoute, Ingress or Route).
+    type: str
+  route_object:
+    description: The route to create, sending all traffic to stable, when none exists.
+    type: dict
+  stable_service:
+    description: The stable version's Service.
+    type: str
+    required: true
+  canary_service:
+    description: The canary's Service (with the V(replicas) router, the stable one serves both).
+    type: str
+    required: true
+  objects:
+    description:
+      - The new version's objects as data, for each track - C(canary) (APP-canary and its Service) and
+        C(stable) (APP-stable and its Service). They are applied server-side; each Deployment's
+        C(spec.replicas) is set by the engine.
+    type: dict
+    required: true
+  steps:
+    description: The canary steps, shaped as Argo Rollouts' (V(set_weight), V(pause), V(analysis), ...).
+    type: list
+    elements: dict
+    required: true
+  analysis:
+    description: How the built-in templates of an V(analysis) step measure.
+    type: dict
+    default: {}
+    suboptions:
+      window:
+        description: The window of the templates' queries.
+        type: str
+        default: 1m
+      interval:
+        description: Seconds between measurements.
+        type: int
+        default: 60
+      count:
+        description: Measurements of each template.
+        type: int
+        default: 3
+      initial_delay:
+        description: Seconds before the first measurement.
+        type: int
+        default: 60
+  background_analysis:
+    description:
+      - Metrics measured through every pause and analysis from step C(start_at_step) on, once each
+        C(interval); a Failed or Error verdict aborts at once. Keys C(interval), C(start_at_step),
+        C(templates) and C(metrics), as the canary role's C(canary_background_analysis).
+    type: dict
+    default: {}
+  full:
+    description: With O(action=promote), promote at once, past every step left.
+    type: bool
+    default: false
+  rollout_timeout:
+    description: Seconds each wait for pods may last.
+    type: int
+    default: 300
+  progress_deadline:
+    description: Seconds a wait for pods may go without progress before the release is aborted.
+    type: int
+  lock:
+    description: The release lock this run takes (see M(terragonlabs.progressive_delivery.release_lock)).
+    type: dict
+    required: true
+    suboptions:
+      holder:
+        description: Who releases; the run's time is added, so that two runs are distinct.
+        type: str
+        required: true
+      job_id:
+        description: The AWX job id (from C(AWX_JOB_ID) or C(JOB_ID) when not given).
+        type: str
+      ttl:
+        description: Seconds the lock lasts unless renewed; a killed run's lock expires within it.
+        type: int
+        default: 120
+  notify:
+    description: Where the release's events go, as the P(terragonlabs.progressive_delivery.notify#role) role takes them.
+    type: dict
+    default: {}
+    suboptions:
+      targets:
+        description: The notification targets; a failed notification never stops the release.
+        type: list
+        elements: dict
+        default: []
+      environment:
+        description: The environment named in each event.
+        type: str
+  cursor:
+    description: The RV(cursor) the previous call of this run returned; empty for the first call.
+    type: dict
+extends_documentation_fragment:
+  - terragonlabs.progressive_delivery.metrics.prometheus
+  - kubernetes.core.k8s_auth_options
+attributes:
+  check_mode:
+    support: full
+    description:
+      - The new objects go through a server-side dry run and RV(plan) says step by step what the run
+        would do; no lock is taken and nothing is written.
+  diff_mode:
+    support: none
+requirements:
+  - urllib3
+  - PyYAML (to read a kubeconfig)
+seealso:
+  - module: terragonlabs.progressive_delivery.traffic_switch
+  - module: terragonlabs.progressive_delivery.metric_gate
+  - module: terragonlabs.progressive_delivery.release_record
+"""
+
+EXAMPLES = r"""
+- name: Release the Model Card Generator 2.0.0 as a canary, one step per loop item
+  terragonlabs.progressive_delivery.release:
+    strategy: canary
+    app: modelcard-generator
+    namespace: modelcard
+    version: 2.0.0
+    router: istio
+    route: modelcard-generator
+    stable_service: modelcard-generator
+    canary_service: modelcard-generator-canary
+    objects: "{{ modelcard_objects }}"
+    steps: [{set_weight: 20}, {pause: {duration: 30}}, {set_weight: 100}]
+    lock: {holder: release-bot}
+    cursor: "{{ modelcard_release.cursor if modelcard_step > 0 else omit }}"
+  loop: "{{ range(5) }}"
+  loop_control:
+    loop_var: modelcard_step
+    break_when: modelcard_release is failed or modelcard_release.ended
+  register: modelcard_release
+"""
+
+RETURN = r"""
+ended:
+  description: Whether the run is over (promoted, paused, aborted, or nothing to do).
+  returned: always
+  type: bool
+cursor:
+  description: Where the run stands, for its next call.
+  returned: always
+  type: dict
+progress:
+  description: What this call did, in one line.
+  returned: always
+  type: str
+  sample: "step 0: 20% of traffic to the canary, 1 of 3 replicas"
+events:
+  description: The events of this call (C(event), C(version), C(message), C(details)), as sent to the targets.
+  returned: always
+  type: list
+  elements: dict
+plan:
+  description: In check mode, what the run would do, step by step.
+  returned: in check mode, when there is a release to do
+  type: list
+  elements: str
+gate:
+  description: The result of the analysis that failed (verdict, message, metrics), as metric_gate returns it.
+  returned: when an analysis failed
+  type: dict
+"""
+
+from ansible.module_utils.basic import env_fallback
+
+from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.canary_engine import Canary
+from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.kube_module import KubeModule
+from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.metrics.options import (
+    PROMETHEUS_OPTION,
+)
+from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.routers.factory import ROUTERS
+
+
+def run(module):
+    if module.params["action"] == "run" and not module.params["version"]:
+        module.fail("version is required to run a release")
+    return Canary(module).run()
+
+
+def main():
+    KubeModule(argument_spec=dict(
+        strategy=dict(type="str", choices=["canary"], required=True),
+        action=dict(type="str", choices=["run", "promote", "abort"], default="run"),
+        app=dict(type="str", required=True),
+        namespace=dict(type="str", required=True),
+        version=dict(type="str"),
+        image=dict(type="str"),
+        replicas=dict(type="int", default=3),
+        router=dict(type="str", choices=sorted(set(ROUTERS) - {"service"}), default="replicas"),
+        route=dict(type="str"),
+        route_object=dict(type="dict"),
+        stable_service=dict(type="str", required=True),
+        canary_service=dict(type="str", required=True),
+        objects=dict(type="dict", required=True),
+        steps=dict(type="list", elements="dict", required=True),
+        analysis=dict(type="dict", default={}, options=dict(
+            window=dict(type="str", default="1m"),
+            interval=dict(type="int", default=60),
+            count=dict(type="int", default=3),
+            initial_delay=dict(type="int", default=60),
+        )),
+        background_analysis=dict(type="dict", default={}),
+        prometheus=PROMETHEUS_OPTION,
+        full=dict(type="bool", default=False),
+        rollout_timeout=dict(type="int", default=300),
+        progress_deadline=dict(type="int"),
+        lock=dict(type="dict", required=True, options=dict(
+            holder=dict(type="str", required=True),
+            job_id=dict(type="str", fallback=(env_fallback, ["AWX_JOB_ID", "JOB_ID"])),
+            ttl=dict(type="int", default=120),
+        )),
+        notify=dict(type="dict", default={}, options=dict(
+            targets=dict(type="list", elements="dict", default=[], no_log=True),
+            environment=dict(type="str"),
+        )),
+        cursor=dict(type="dict"),
+    )).run(run)
+
+
+if __name__ == "__main__":
+    main()
