@@ -27,7 +27,7 @@ from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.
 from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.metrics.options import METRICS_OPTION
 from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.naming import VERSION_LABEL
 from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.release_engine import (
-    LOST_LOCK,
+    STOPS_WITHOUT_ACTING,
     Release,
 )
 from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.release_position import (
@@ -218,7 +218,7 @@ class Canary(object):
                 self.safely_end("the release failed: %s" % error)
                 raise
             msg = failure.msg if isinstance(failure, ModuleFailure) else failure["msg"]
-            if msg.startswith(LOST_LOCK):
+            if msg.startswith(STOPS_WITHOUT_ACTING):
                 self.release.lock_lost = True
             try:
                 self.safely_end(msg)

@@ -20,6 +20,7 @@ from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.
     GateConfigError,
 )
 from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.release_lock import (
+    ORPHANED,
     LockKeeper,
     run_release_lock,
 )
@@ -36,6 +37,9 @@ from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.
 )
 
 LOST_LOCK = "lost the release lock"
+# A run that lost its lock, or was killed, leaves the release to the next run: it neither rolls back
+# nor gives back a lock.
+STOPS_WITHOUT_ACTING = (LOST_LOCK, ORPHANED)
 # EndpointSlices list newly ready pods a moment after the Deployment reports them.
 ENDPOINTS_ATTEMPTS, ENDPOINTS_DELAY = 10, 2.0
 POLL_INTERVAL = 1.0
@@ -130,8 +134,7 @@ class Release(object):
         try:
             self.keeper.keep()
         except ModuleFailure as failure:
-            if failure.msg.startswith(LOST_LOCK):
-                self.lock_lost = True
+            self._note_lost(failure)
             raise
 
     def give_back_lock(self):
@@ -155,8 +158,7 @@ class Release(object):
         try:
             self.keeper.sleep(seconds)
         except ModuleFailure as failure:
-            if failure.msg.startswith(LOST_LOCK):
-                self.lock_lost = True
+            self._note_lost(failure)
             raise
 
     # The record.
@@ -239,7 +241,7 @@ class Release(object):
                     release_lock=None if self.module.check_mode else self.lock_options, **params)
 
     def _note_lost(self, failure):
-        if failure.msg.startswith(LOST_LOCK):
+        if failure.msg.startswith(STOPS_WITHOUT_ACTING):
             self.lock_lost = True
 
     def switch(self, router, stable, canary, **request):

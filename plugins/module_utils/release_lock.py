@@ -11,6 +11,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import datetime
+import os
 import socket
 import time
 
@@ -192,6 +193,24 @@ def lost_lock_message(app, why):
             "acted on the release, so this one stops - run again to act on where it stands" % (app, why))
 
 
+ORPHANED = "the run this task belongs to has ended"
+
+
+def process_ancestors(proc="/proc"):
+    """(pid, start time) of each process above this one, from /proc; empty where there is none. A
+    killed ansible-playbook leaves its worker, and the module it runs, to another parent."""
+    chain, pid = [], os.getppid()
+    while pid > 1 and len(chain) < 16:
+        try:
+            with open("%s/%d/stat" % (proc, pid)) as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            break
+        chain.append((pid, fields[19]))  # fields from the state on: ppid is the 2nd, starttime the 20th
+        pid = int(fields[1])
+    return chain
+
+
 class LockKeeper(object):
     """Renews this run's own release lock while a module waits, so that the lock needs no hold as
     long as the wait may last: a run killed during the wait frees the lock within its ttl. A renewal
@@ -208,11 +227,16 @@ class LockKeeper(object):
             module.fail("release_lock.ttl must be at least 1 second, got %d" % self.ttl)
         self.identity = holder_identity(options["holder"], socket.gethostname(), options.get("job_id"))
         self.renewed_at = None
+        self.ancestors = process_ancestors()
 
     def keep(self):
         """Renews the lock to last its ttl from now when a third of it has passed since the last renewal."""
         if self.module.check_mode:  # nothing was taken, so there is nothing to renew
             return
+        if process_ancestors() != self.ancestors:
+            # Renewing would keep a killed run's lock alive for as long as this task might wait.
+            self.module.fail("%s (its ansible-playbook was stopped): this task stops too and leaves the release "
+                             "lock of %s to expire" % (ORPHANED, self.app))
         if self.renewed_at is not None and self.clock() - self.renewed_at < self.ttl / 3.0:
             return
         name, now = lease_name(self.app), now_utc()
