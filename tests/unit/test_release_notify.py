@@ -1,12 +1,14 @@
 """Release notifications sent by module_utils/notify.py to local receivers (an HTTP server and an
 SMTP sink that record what they got): the exact requests of each target type, which targets want
 an event, the webhook signature, secrets kept out of failure lines, and failing targets that do
-not stop the others."""
+not stop the others. Last, the release_notify module through ansible, in check mode and at -vvv."""
 
 import hashlib
 import hmac
 import json
+import os
 import socket
+import subprocess
 import sys
 from email.header import decode_header, make_header
 from pathlib import Path
@@ -327,3 +329,36 @@ def test_a_refused_login_is_named(sink_options, credentials, reason):
     assert failures == ["Notification of aborted to mail (email) failed: %s; the release goes on." % reason.replace(
         "PORT", str(sink.port))]
     assert sink.messages == []
+
+
+def run_module(args, *options):
+    command = [str(Path(sys.executable).parent / "ansible"), "localhost", "-m",
+               "terragonlabs.progressive_delivery.release_notify", "-a", json.dumps(args), *options]
+    env = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_FORCE_COLOR="0")
+    return subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=120, check=False)
+
+
+def test_the_module_sends_nothing_in_check_mode(http):
+    targets = [{"type": "webhook", "url": http.url + "/ok"},
+               {"type": "slack", "url": http.url + "/ok", "events": ["promoted"]}]
+    run = run_module({"event": "aborted", "app": "web", "namespace": "shop", "targets": targets}, "--check")
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "\n    sent: 0\n    wanted: 1\n" in run.stdout
+    assert http.requests == []
+
+
+def test_the_module_warns_of_each_failure_and_never_shows_a_secret(http):
+    secrets = ["/broken/url-secret", "routing-secret", "signing-secret", "header-token"]
+    run = run_module({"event": "gate_failed", "app": "web", "namespace": "shop", "version": "1.2.0",
+                      "targets": [{"type": "webhook", "name": "audit", "url": http.url + secrets[0],
+                                   "secret": secrets[2], "headers": {"Authorization": secrets[3]}},
+                                  {"type": "pagerduty", "url": http.url + "/broken", "routing_key": secrets[1]},
+                                  {"type": "slack", "url": http.url + "/ok"}]}, "-vvv")
+    assert run.returncode == 0, run.stdout + run.stderr
+    for secret in secrets:
+        assert secret not in run.stdout + run.stderr
+    warnings = " ".join(run.stderr.split())
+    assert "[WARNING]: Notification of gate_failed to audit (webhook) failed: HTTP 500; the release goes on." in warnings
+    assert "[WARNING]: Notification of gate_failed to pagerduty (pagerduty) failed: HTTP 500; the release" in warnings
+    assert "\n    sent: 1\n    wanted: 3\n" in run.stdout
+    assert len(http.requests) == 3
