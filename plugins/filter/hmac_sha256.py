@@ -36,18 +36,17 @@ _value:
   type: str
 """
 
-import hashlib
-import hmac
-
 from ansible.errors import AnsibleFilterError
-from ansible.module_utils.common.text.converters import to_bytes
 from ansible.module_utils.six import string_types
+
+from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils import notify
 
 
 def hmac_sha256(text, key):
     if not isinstance(text, string_types) or not isinstance(key, string_types) or not key:
         raise AnsibleFilterError("hmac_sha256 signs a string with a non-empty string key")
-    return hmac.new(to_bytes(key), to_bytes(text), hashlib.sha256).hexdigest()
+    # The same signature as the webhook notifications carry (module_utils/notify.py).
+    return notify.hmac_sha256(text, key)
 
 
 class FilterModule(object):

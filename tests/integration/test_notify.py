@@ -2,8 +2,6 @@
 (an HTTP server and an SMTP sink that record what they got), and a blue-green release that reports
 its events to a webhook."""
 
-import base64
-import email
 from email.header import decode_header, make_header
 import hashlib
 import hmac
@@ -11,16 +9,15 @@ import json
 import os
 import re
 import socket
-import socketserver
 import subprocess
 import sys
 import tempfile
-import threading
 from pathlib import Path
 
 import pytest
 
 from conftest import REPO
+from smtp_sink import SmtpSink
 from stub_http import Stub
 from test_blue_green import release
 from test_rolling import roll
@@ -35,61 +32,6 @@ SMTP_PASSWORD = "smtp-password-value"
 SECRETS = [SLACK_PATH, WEBHOOK_PATH, SIGNING_SECRET, ROUTING_KEY, SMTP_PASSWORD, "slackpathsecret", "webhookpathsecret"]
 EVENT = {"notify_app": "web", "notify_namespace": "shop", "notify_version": "1.2.0", "notify_strategy": "blue_green",
          "notify_environment": "staging"}
-
-
-class SmtpSink:
-    """A minimal SMTP server on 127.0.0.1 that accepts every mail (and AUTH PLAIN) and records them."""
-
-    def __init__(self):
-        self.messages = []
-        self.logins = []
-        sink = self
-
-        class Handler(socketserver.StreamRequestHandler):
-            def reply(self, text):
-                self.wfile.write((text + "\r\n").encode())
-
-            def handle(self):
-                self.reply("220 sink ESMTP")
-                envelope = {"from": "", "to": []}
-                for raw in self.rfile:
-                    line = raw.decode("utf-8", "replace").rstrip("\r\n")
-                    verb, argument = (line.split(" ", 1) + [""])[:2]
-                    verb = verb.upper()
-                    if verb == "EHLO":
-                        self.wfile.write(b"250-sink\r\n250-AUTH PLAIN\r\n250 8BITMIME\r\n")
-                    elif verb == "AUTH":
-                        response = argument.rpartition(" ")[2]  # AUTH PLAIN <base64 of \0user\0password>
-                        sink.logins.append(base64.b64decode(response).split(b"\0")[1:])
-                        self.reply("235 authenticated")
-                    elif verb == "MAIL":
-                        envelope["from"] = argument
-                        self.reply("250 ok")
-                    elif verb == "RCPT":
-                        envelope["to"].append(argument)
-                        self.reply("250 ok")
-                    elif verb == "DATA":
-                        self.reply("354 go on")
-                        data = b"".join(iter(self.rfile.readline, b".\r\n"))
-                        sink.messages.append(dict(envelope, message=email.message_from_bytes(data)))
-                        self.reply("250 queued")
-                    elif verb in ("HELO", "RSET", "NOOP"):
-                        self.reply("250 ok")
-                    elif verb == "QUIT":
-                        self.reply("221 bye")
-                        return
-                    else:  # a TLS handshake attempted first (secure: try), or anything else
-                        self.reply("500 unknown")
-                        return
-
-        self.server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.port = self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
 
 
 def refused_port():
