@@ -26,6 +26,11 @@ from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.
 )
 from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.metrics.options import METRICS_OPTION
 from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.naming import VERSION_LABEL
+from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.notify import (
+    TARGET_OPTIONS,
+    TARGET_REQUIRED_IF,
+    send_event,
+)
 from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.release_engine import (
     STOPS_WITHOUT_ACTING,
     Release,
@@ -52,6 +57,17 @@ def checked_metrics(path, metrics):
     return result.validated_parameters["metrics"]
 
 
+def notification_targets(module):
+    """The notify option's targets with the notify role's defaults; their secrets are masked in all output."""
+    result = ArgumentSpecValidator({"targets": dict(type="list", elements="dict", options=TARGET_OPTIONS,
+                                                    required_if=TARGET_REQUIRED_IF)}).validate(
+        {"targets": (module.params["notify"] or {}).get("targets") or []})
+    if result.error_messages:
+        raise ModuleFailure("notify.targets: %s" % "; ".join(result.error_messages))
+    module.ansible.no_log_values.update(result._no_log_values)
+    return result.validated_parameters["targets"]
+
+
 def measurement_delay(interval, last_measured, now):
     """Seconds until the background metrics' next measurement: one interval after the last."""
     if last_measured is None:
@@ -73,12 +89,11 @@ class Canary(object):
         if not self.cursor.get("holder"):
             self.cursor["holder"] = "%s, run of %s" % (p["lock"]["holder"], time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime()))
         notify = None
-        if p["notify"]["targets"]:
-            from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.notify import send_event
-
+        targets = notification_targets(module)
+        if targets:
             def notify(**event):
-                return send_event(p["notify"]["targets"], app=self.app, namespace=self.namespace,
-                                  environment=p["notify"]["environment"] or "", **event)
+                return send_event(targets, app=self.app, namespace=self.namespace,
+                                  environment=p["notify"].get("environment") or "", **event)
         self.release = Release(module, self.app, self.namespace, self.cursor["holder"], p["lock"]["job_id"],
                                p["lock"]["ttl"], notify)
         self.gate_service = p["stable_service"] if self.router == "replicas" else p["canary_service"]

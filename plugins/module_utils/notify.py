@@ -63,6 +63,29 @@ EMAIL_FIELDS = ("app", "version", "namespace", "environment", "strategy", "event
 TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 
 
+TARGET_OPTIONS = dict(
+    type=dict(type="str", required=True, choices=list(TARGET_TYPES)),
+    name=dict(type="str"),
+    events=dict(type="list", elements="str", choices=list(EVENTS)),
+    url=dict(type="str", no_log=True),
+    headers=dict(type="dict", default={}, no_log=True),
+    secret=dict(type="str", no_log=True),
+    signature_header=dict(type="str", default="X-Signature-256"),
+    validate_certs=dict(type="bool", default=True),
+    routing_key=dict(type="str", no_log=True),
+    severity=dict(type="str", default="warning", choices=["critical", "error", "warning", "info"]),
+    host=dict(type="str"),
+    port=dict(type="int", default=25),
+    sender=dict(type="str"),
+    to=dict(type="list", elements="str"),
+    username=dict(type="str"),
+    password=dict(type="str", no_log=True),
+    secure=dict(type="str", default="try", choices=["always", "never", "starttls", "try"]),
+)
+# Paired with REQUIRED, which send_event checks for callers that skip the argument spec.
+TARGET_REQUIRED_IF = [["type", kind, list(options)] for kind, options in sorted(REQUIRED.items())]
+
+
 def hmac_sha256(text, key):
     """HMAC-SHA256 of the UTF-8 bytes of text keyed with the UTF-8 bytes of key, as lowercase hex."""
     return hmac.new(to_bytes(key), to_bytes(text), hashlib.sha256).hexdigest()

@@ -149,18 +149,13 @@ options:
         type: int
         default: 120
   notify:
-    description: Where the release's events go, as the P(terragonlabs.progressive_delivery.notify#role) role takes them.
+    description:
+      - Where the release's events go - C(targets), as M(terragonlabs.progressive_delivery.release_notify)'s
+        O(terragonlabs.progressive_delivery.release_notify#module:targets) (checked the same way, their
+        secrets masked in all output), and C(environment), the environment named in each event.
+      - A failed notification never stops the release; it is reported as a warning.
     type: dict
     default: {}
-    suboptions:
-      targets:
-        description: The notification targets; a failed notification never stops the release.
-        type: list
-        elements: dict
-        default: []
-      environment:
-        description: The environment named in each event.
-        type: str
   cursor:
     description: The RV(cursor) the previous call of this run returned; empty for the first call.
     type: dict
@@ -284,10 +279,7 @@ def main():
             job_id=dict(type="str", fallback=(env_fallback, ["AWX_JOB_ID", "JOB_ID"])),
             ttl=dict(type="int", default=120),
         )),
-        notify=dict(type="dict", default={}, options=dict(
-            targets=dict(type="list", elements="dict", default=[], no_log=True),
-            environment=dict(type="str"),
-        )),
+        notify=dict(type="dict", default={}),
         cursor=dict(type="dict"),
     )).run(run)
 

@@ -225,31 +225,11 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.notify import (
     EVENTS,
-    TARGET_TYPES,
+    TARGET_OPTIONS,
+    TARGET_REQUIRED_IF,
     send_event,
     wants,
 )
-
-TARGET_OPTIONS = dict(
-    type=dict(type="str", required=True, choices=list(TARGET_TYPES)),
-    name=dict(type="str"),
-    events=dict(type="list", elements="str", choices=list(EVENTS)),
-    url=dict(type="str", no_log=True),
-    headers=dict(type="dict", default={}, no_log=True),
-    secret=dict(type="str", no_log=True),
-    signature_header=dict(type="str", default="X-Signature-256"),
-    validate_certs=dict(type="bool", default=True),
-    routing_key=dict(type="str", no_log=True),
-    severity=dict(type="str", default="warning", choices=["critical", "error", "warning", "info"]),
-    host=dict(type="str"),
-    port=dict(type="int", default=25),
-    sender=dict(type="str"),
-    to=dict(type="list", elements="str"),
-    username=dict(type="str"),
-    password=dict(type="str", no_log=True),
-    secure=dict(type="str", default="try", choices=["always", "never", "starttls", "try"]),
-)
-
 
 def main():
     module = AnsibleModule(
@@ -263,12 +243,8 @@ def main():
             details=dict(type="dict", default={}),
             environment=dict(type="str", default=""),
             timeout=dict(type="int", default=10),
-            targets=dict(type="list", elements="dict", default=[], options=TARGET_OPTIONS, required_if=[
-                ["type", "slack", ["url"]],
-                ["type", "webhook", ["url"]],
-                ["type", "pagerduty", ["routing_key"]],
-                ["type", "email", ["host", "sender", "to"]],
-            ]),
+            targets=dict(type="list", elements="dict", default=[], options=TARGET_OPTIONS,
+                         required_if=TARGET_REQUIRED_IF),
         ),
         supports_check_mode=True,
     )
