@@ -181,7 +181,6 @@ class Release(object):
 
     # Events, sent as they happen; the run's result lists them too.
     def event(self, event, version, strategy, message, **details):
-        details = dict((key, str(value)) for key, value in details.items())
         self.events.append({"event": event, "version": version, "message": message, "details": details})
         if self.notify:
             for failure in self.notify(event=event, version=version, strategy=strategy, message=message,
