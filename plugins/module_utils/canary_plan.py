@@ -12,6 +12,7 @@ __metaclass__ = type
 import math
 import re
 
+
 class PlanError(ValueError):
     """Steps that cannot be planned, with the parameter named."""
 

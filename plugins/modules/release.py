@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: release
 short_description: Run a release's strategy, one step per call, as one engine
-version_added: 0.3.0
+version_added: 0.1.0
 description:
   - The release engine runs a strategy's steps, reconciled over a step index as Argo Rollouts keeps
     them, with one abort path and one promote path. Each call does the next part of the release and returns
@@ -25,7 +25,7 @@ description:
     stops the run with C(lost the release lock), leaving the release to the run that took it.
   - A failure (a Failed or Error analysis, pods that never become ready, a refused request) aborts in
     process - traffic back to the stable version first, then the canary's size, the record, the events.
-  - Events (C(started), C(step_completed), C(paused), C(gate_failed), C(aborted), C(promoted)) go to O(notify.targets) as
+  - Events (C(started), C(step_completed), C(paused), C(gate_failed), C(aborted), C(promoted)) go to the targets of O(notify) as
     they happen, and are listed in RV(events).
   - The only strategy is V(canary); blue-green is still a role of its own.
 author:
@@ -170,6 +170,7 @@ attributes:
         would do; no lock is taken and nothing is written.
   diff_mode:
     support: none
+    description: A release changes many objects; RV(events) and the record say what changed.
 requirements:
   - urllib3
   - PyYAML (to read a kubeconfig)

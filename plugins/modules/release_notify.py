@@ -231,6 +231,7 @@ from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.
     wants,
 )
 
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(

@@ -10,8 +10,7 @@ from pathlib import Path
 import pytest
 from kubernetes import client
 
-from conftest import (JSON_OUTPUT, REPO, ansible_env, kill_tree, run_module, run_playbook, task_results,
-                      wait_for)
+from conftest import REPO, ansible_env, kill_tree, run_module, run_playbook, wait_for
 from inventories import fleet_inventory
 from stub_http import Stub
 
