@@ -14,26 +14,16 @@ __metaclass__ = type
 import math
 import time
 
-from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
-
 from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.canary_plan import (
     PlanError,
     canary_plan,
 )
-from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.kube_module import (
-    ModuleFailure,
-    client_failure,
-)
-from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.metrics.options import METRICS_OPTION
+from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.kube_module import ModuleFailure
 from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.naming import VERSION_LABEL
-from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.notify import (
-    TARGET_OPTIONS,
-    TARGET_REQUIRED_IF,
-    send_event,
-)
 from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.release_engine import (
-    STOPS_WITHOUT_ACTING,
-    Release,
+    Paused,
+    StrategyRun,
+    checked_metrics,
 )
 from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.release_position import (
     UNFINISHED_PHASES,
@@ -45,29 +35,6 @@ ROUTE_ROUTERS = ("istio", "gateway_api", "nginx")
 PROMOTE_HINT = "playbooks/promote.yml or playbooks/abort.yml"
 
 
-class Paused(Exception):
-    """The release waits for a person: a pause without duration, or an inconclusive analysis."""
-
-
-def checked_metrics(path, metrics):
-    """The metrics with metric_gate's defaults, or a failure naming the parameter."""
-    result = ArgumentSpecValidator({"metrics": METRICS_OPTION}).validate({"metrics": metrics or []})
-    if result.error_messages:
-        raise ModuleFailure("%s: %s" % (path, "; ".join(result.error_messages)))
-    return result.validated_parameters["metrics"]
-
-
-def notification_targets(module):
-    """The notify option's targets with the notify role's defaults; their secrets are masked in all output."""
-    result = ArgumentSpecValidator({"targets": dict(type="list", elements="dict", options=TARGET_OPTIONS,
-                                                    required_if=TARGET_REQUIRED_IF)}).validate(
-        {"targets": (module.params["notify"] or {}).get("targets") or []})
-    if result.error_messages:
-        raise ModuleFailure("notify.targets: %s" % "; ".join(result.error_messages))
-    module.ansible.no_log_values.update(result._no_log_values)
-    return result.validated_parameters["targets"]
-
-
 def measurement_delay(interval, last_measured, now):
     """Seconds until the background metrics' next measurement: one interval after the last."""
     if last_measured is None:
@@ -75,42 +42,27 @@ def measurement_delay(interval, last_measured, now):
     return round(min(float(interval), max(0.0, interval - (now - last_measured))), 3)
 
 
-class Canary(object):
+class Canary(StrategyRun):
+    strategy = "canary"
+
     def __init__(self, module):
-        self.module = module
-        p = self.params = module.params
-        self.app, self.namespace, self.router = p["app"], p["namespace"], p["router"]
-        self.replicas = p["replicas"]
+        super(Canary, self).__init__(module)
+        p = self.canary = self.params["canary"] or {}
+        self.router, self.replicas = p["router"], self.params["replicas"]
         try:
             self.plan = canary_plan(p["steps"], self.router, self.replicas)
         except PlanError as error:
             raise ModuleFailure(str(error))
-        self.cursor = dict(p["cursor"] or {})
-        if not self.cursor.get("holder"):
-            self.cursor["holder"] = "%s, run of %s" % (p["lock"]["holder"], time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime()))
-        notify = None
-        targets = notification_targets(module)
-        if targets:
-            def notify(**event):
-                return send_event(targets, app=self.app, namespace=self.namespace,
-                                  environment=p["notify"].get("environment") or "", **event)
-        self.release = Release(module, self.app, self.namespace, self.cursor["holder"], p["lock"]["job_id"],
-                               p["lock"]["ttl"], notify)
         self.gate_service = p["stable_service"] if self.router == "replicas" else p["canary_service"]
-        self.analysis = p["analysis"]
+        self.analysis = self.params["analysis"]
         background = p["background_analysis"] or {}
         self.background_interval = int(background.get("interval") or self.analysis["interval"])
         self.background_start = int(background.get("start_at_step") or 0)
         self.background_metrics_given = checked_metrics("canary_background_analysis.metrics",
                                                         background.get("metrics"))
         self.background_templates = background.get("templates") or []
-        self.changed = False
 
     # Names and helpers.
-    @property
-    def version(self):
-        return self.cursor["version"]
-
     def deployment(self, track):
         return "%s-%s" % (self.app, track)
 
@@ -132,17 +84,6 @@ class Canary(object):
                 body["spec"] = dict(body["spec"], replicas=replicas)
         return objects
 
-    def event(self, event, message, **details):
-        self.release.event(event, self.version, "canary", message, **details)
-
-    def record(self, **changes):
-        self.changed = True
-        return self.release.record(**changes)
-
-    def result(self, ended, progress, **extra):
-        return dict(extra, changed=self.changed or bool(self.release.events), ended=ended, cursor=self.cursor,
-                    progress=progress, events=self.release.events)
-
     # Where the release stands.
     def read_state(self, version):
         record = self.release.read_record()
@@ -150,7 +91,7 @@ class Canary(object):
         stable_version = ((stable or {}).get("metadata", {}).get("labels") or {}).get(VERSION_LABEL, "")
         action = self.params["action"]
         position = canary_position(record, stable_version, version, len(self.plan),
-                                   full=action == "promote" and self.params["full"],
+                                   full=action == "promote" and self.canary["full"],
                                    past_pause=action == "promote" and record.get("phase") == "paused")
         return record, stable_version, position
 
@@ -191,16 +132,17 @@ class Canary(object):
         if self.module.check_mode:
             return self.check(stable_version, position)
         self.refuse_other(record)
-        if self.release.take_lock():
-            try:
-                record, stable_version, position = self.read_state(self.version)
-                if position["released"]:
-                    raise ModuleFailure("%s %s was released by the run that held the lock meanwhile; run again to "
-                                        "finish what it left." % (self.app, self.version))
-                self.refuse_other(record)
-            except Exception:
-                self.release.give_back_lock()
-                raise
+        state = [record, stable_version, position]
+
+        def read_again():
+            state[:] = self.read_state(self.version)
+            if state[2]["released"]:
+                raise ModuleFailure("%s %s was released by the run that held the lock meanwhile; run again to "
+                                    "finish what it left." % (self.app, self.version))
+            self.refuse_other(state[0])
+
+        self.take_lock(read_again)
+        record, stable_version, position = state
         self.cursor.update(record=record, stable_version=stable_version, next=position["start_step"],
                            resuming=position["resuming"], stable_updating=False, promoted=False)
         return self.guarded(self.first_release if not stable_version else self.bring_up)
@@ -218,36 +160,6 @@ class Canary(object):
             plan = ["would release %s %s as its first version, on stable with %d replicas" % (
                 self.app, self.version, self.replicas)]
         return self.result(True, plan[0], plan=plan)
-
-    def guarded(self, work):
-        """Runs work; a failure sends traffic back to stable and records the abort (unless the release
-        was promoted, or another run took the lock), and the lock is given back whenever the run ends."""
-        try:
-            return work()
-        except Paused as paused:
-            self.release.give_back_lock()
-            return self.result(True, "paused: %s" % paused)
-        except Exception as error:
-            failure = error if isinstance(error, ModuleFailure) else client_failure(error)
-            if failure is None:  # not the cluster's refusal nor a lost connection: reported as it is
-                self.safely_end("the release failed: %s" % error)
-                raise
-            msg = failure.msg if isinstance(failure, ModuleFailure) else failure["msg"]
-            if msg.startswith(STOPS_WITHOUT_ACTING):
-                self.release.lock_lost = True
-            try:
-                self.safely_end(msg)
-            except Exception as abort_error:  # the first failure stays the one reported
-                msg += "; sending traffic back to stable failed too: %s" % getattr(abort_error, "msg", abort_error)
-            extra = failure.result if isinstance(failure, ModuleFailure) else {}
-            raise ModuleFailure(msg, **dict(extra, **self.result(True, "failed: %s" % msg)))
-
-    def safely_end(self, reason):
-        try:
-            if not self.cursor.get("promoted") and not self.release.lock_lost:
-                self.abort(reason)
-        finally:
-            self.release.give_back_lock()
 
     def first_release(self):
         self.record(release_id=self.release.release_id(self.version), strategy="canary", version=self.version,
@@ -275,7 +187,9 @@ class Canary(object):
             self.event("started", "%s %s canary release started beside %s (%s router, %d steps)." % (
                 self.app, self.version, stable_version, self.router, len(self.plan)),
                 stable_version=stable_version, router=self.router)
-        if self.params["prometheus"] and (self.background_metrics_given or self.background_templates or any(e["type"] == "analysis" for e in self.plan)):
+        analysed = self.background_metrics_given or self.background_templates or any(
+            entry["type"] == "analysis" for entry in self.plan)
+        if (self.params["prometheus"] or {}).get("url") and analysed:
             checked = self.release.gate(self.params["prometheus"], [
                 {"name": "metric-source", "query": "vector(1)", "success": {"min": 1}}])
             if checked["verdict"] != "Successful":
@@ -332,8 +246,8 @@ class Canary(object):
         if self.router == "replicas":
             return self.release.switch("replicas", self.deployment("stable"), self.deployment("canary"),
                                        replicas={"total": self.replicas}, **request)
-        return self.release.switch(self.router, self.params["stable_service"], self.params["canary_service"],
-                                   route=self.params["route"], **request)
+        return self.release.switch(self.router, self.canary["stable_service"], self.canary["canary_service"],
+                                   route=self.canary["route"], **request)
 
     def set_weight(self, weight, replicas):
         """The canary is scaled up and ready before it takes more traffic, and scaled down only after
@@ -402,9 +316,7 @@ class Canary(object):
     def verdict(self, name, result):
         """Argo Rollouts' outcomes: Successful goes on, Inconclusive pauses, Failed or Error aborts at once."""
         if result["verdict"] not in PASSING_VERDICTS:
-            self.cursor["failed_gate"] = {"name": name, "verdict": result["verdict"], "message": result["message"]}
-            raise ModuleFailure("the %s analysis ended %s: %s" % (name, result["verdict"], result["message"]),
-                                gate=result)
+            self.fail_gate(name, result, "analysis")
         self.record(gate=(result["verdict"], "%s: %s" % (name, result["message"])))
         if result["verdict"] == "Inconclusive":
             self.pause("the %s analysis was inconclusive: %s" % (name, result["message"]))
@@ -415,8 +327,8 @@ class Canary(object):
         self.release.wait_for(self.deployment(track), self.params["rollout_timeout"], self.params["progress_deadline"])
 
     def create_route(self):
-        if self.params["route_object"]:
-            self.release.create_if_absent(self.params["route_object"])
+        if self.canary["route_object"]:
+            self.release.create_if_absent(self.canary["route_object"])
 
     # The one promote path.
     def promote(self):

@@ -13,11 +13,22 @@ __metaclass__ = type
 import datetime
 import time
 
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+
 from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.kube_client import ApiError
-from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.kube_module import ModuleFailure
+from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.kube_module import (
+    ModuleFailure,
+    client_failure,
+)
 from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.metrics.gate import build_gate
+from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.metrics.options import METRICS_OPTION
 from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.metrics.providers.base import (
     GateConfigError,
+)
+from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.notify import (
+    TARGET_OPTIONS,
+    TARGET_REQUIRED_IF,
+    send_event,
 )
 from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.release_lock import (
     ORPHANED,
@@ -46,7 +57,7 @@ POLL_INTERVAL = 1.0
 API_VERSIONS = {"Service": "v1", "Deployment": "apps/v1", "PodDisruptionBudget": "policy/v1",
                 "HorizontalPodAutoscaler": "autoscaling/v2", "Ingress": "networking.k8s.io/v1",
                 "VirtualService": "networking.istio.io/v1", "HTTPRoute": "gateway.networking.k8s.io/v1",
-                "Route": "route.openshift.io/v1"}
+                "Route": "route.openshift.io/v1", "Job": "batch/v1"}
 
 
 def plural(kind):
@@ -269,3 +280,115 @@ class Release(object):
         except GateConfigError as error:
             raise ModuleFailure(str(error))
         return gate.run()
+
+
+def checked_metrics(path, metrics):
+    """The metrics with metric_gate's defaults, or a failure naming the parameter."""
+    result = ArgumentSpecValidator({"metrics": METRICS_OPTION}).validate({"metrics": metrics or []})
+    if result.error_messages:
+        raise ModuleFailure("%s: %s" % (path, "; ".join(result.error_messages)))
+    return result.validated_parameters["metrics"]
+
+
+def notification_targets(module):
+    """The notify option's targets with the notify role's defaults; their secrets are masked in all output."""
+    result = ArgumentSpecValidator({"targets": dict(type="list", elements="dict", options=TARGET_OPTIONS,
+                                                    required_if=TARGET_REQUIRED_IF)}).validate(
+        {"targets": (module.params["notify"] or {}).get("targets") or []})
+    if result.error_messages:
+        raise ModuleFailure("notify.targets: %s" % "; ".join(result.error_messages))
+    module.ansible.no_log_values.update(result._no_log_values)
+    return result.validated_parameters["targets"]
+
+
+class Paused(Exception):
+    """The release waits for a person: a pause without duration, an inconclusive analysis, a
+    blue-green release that is not promoted automatically."""
+
+
+class StrategyRun(object):
+    """What a strategy's run does the same way whatever the strategy: the run's identity and
+    cursor, its events and record, and the guard that ends a failed run safely. A strategy
+    provides abort(reason), the one way back, and sets cursor["promoted"] once traffic stays."""
+
+    strategy = None
+
+    def __init__(self, module):
+        self.module = module
+        params = self.params = module.params
+        self.app, self.namespace = params["app"], params["namespace"]
+        self.cursor = dict(params["cursor"] or {})
+        if not self.cursor.get("holder"):
+            # Unique per run, so that a second run by the same user is refused the lock.
+            self.cursor["holder"] = "%s, run of %s" % (
+                params["lock"]["holder"], datetime.datetime.now(datetime.timezone.utc).isoformat())
+        targets = notification_targets(module)
+        notify = None
+        if targets:
+            def notify(**event):
+                return send_event(targets, app=self.app, namespace=self.namespace,
+                                  environment=(params["notify"] or {}).get("environment") or "", **event)
+        self.release = Release(module, self.app, self.namespace, self.cursor["holder"],
+                               params["lock"]["job_id"], params["lock"]["ttl"], notify)
+        self.changed = False
+
+    @property
+    def version(self):
+        return self.cursor["version"]
+
+    def event(self, event, message, version=None, **details):
+        self.release.event(event, version or self.version, self.strategy, message, **details)
+
+    def record(self, **changes):
+        self.changed = True
+        return self.release.record(**changes)
+
+    def result(self, ended, progress, **extra):
+        return dict(extra, changed=self.changed or bool(self.release.events), ended=ended, cursor=self.cursor,
+                    progress=progress, events=self.release.events)
+
+    def take_lock(self, read_again):
+        """Takes the lock; when it waited for another run's, read_again() checks again what that run left."""
+        if self.release.take_lock():
+            try:
+                read_again()
+            except Exception:
+                self.release.give_back_lock()
+                raise
+
+    def fail_gate(self, name, result, kind):
+        self.cursor["failed_gate"] = {"name": name, "verdict": result["verdict"], "message": result["message"]}
+        raise ModuleFailure("the %s %s ended %s: %s" % (name, kind, result["verdict"], result["message"]), gate=result)
+
+    def guarded(self, work):
+        """Runs work; a failure sends traffic back (unless the release was promoted, or the run lost
+        its lock or was killed) and the lock is given back whenever the run ends."""
+        try:
+            return work()
+        except Paused as paused:
+            self.release.give_back_lock()
+            return self.result(True, "paused: %s" % paused)
+        except Exception as error:
+            failure = error if isinstance(error, ModuleFailure) else client_failure(error)
+            if failure is None:  # neither the cluster's refusal nor a lost connection: reported as it is
+                self.safely_end("the release failed: %s" % error)
+                raise
+            msg = failure.msg if isinstance(failure, ModuleFailure) else failure["msg"]
+            if msg.startswith(STOPS_WITHOUT_ACTING):
+                self.release.lock_lost = True
+            try:
+                self.safely_end(msg)
+            except Exception as abort_error:  # the first failure stays the one reported
+                msg += "; sending traffic back failed too: %s" % getattr(abort_error, "msg", abort_error)
+            extra = failure.result if isinstance(failure, ModuleFailure) else {}
+            raise ModuleFailure(msg, **dict(extra, **self.result(True, "failed: %s" % msg)))
+
+    def safely_end(self, reason):
+        try:
+            if not self.cursor.get("promoted") and not self.release.lock_lost:
+                self.abort(reason)
+        finally:
+            self.release.give_back_lock()
+
+    def abort(self, reason):
+        raise NotImplementedError

@@ -15,32 +15,33 @@ description:
   - The release engine runs a strategy's steps, reconciled over a step index as Argo Rollouts keeps
     them, with one abort path and one promote path. Each call does the next part of the release and returns
     a RV(cursor) that the next call is given back, so that a play calling it in a loop shows progress
-    once per step (see the P(terragonlabs.progressive_delivery.canary#role) role).
+    once per step (see the P(terragonlabs.progressive_delivery.canary#role) and
+    P(terragonlabs.progressive_delivery.blue_green#role) roles).
   - The first call of a run reads where the release stands (its record and the cluster), refuses a
     release while another version's is paused or unfinished, takes the release lock (waiting for a
     killed run's to expire), records the release and brings the new version up. Each later call runs
     the next step; the last one promotes. RV(ended) says when the run is over (promoted, paused,
     aborted, or nothing to do).
   - The run's lock is renewed while it waits (for pods, pauses, measurements), and a lock found lost
-    stops the run with C(lost the release lock), leaving the release to the run that took it.
+    stops the run with C(lost the release lock), leaving the release to the run that took it; so does
+    a run whose ansible-playbook was killed.
   - A failure (a Failed or Error analysis, pods that never become ready, a refused request) aborts in
-    process - traffic back to the stable version first, then the canary's size, the record, the events.
-  - Events (C(started), C(step_completed), C(paused), C(gate_failed), C(aborted), C(promoted)) go to the targets of O(notify) as
-    they happen, and are listed in RV(events).
-  - The only strategy is V(canary); blue-green is still a role of its own.
+    process - traffic back to the stable version first, then sizes, the record, the events.
+  - Events (C(started), C(step_completed), C(paused), C(gate_failed), C(aborted), C(promoted)) go to the
+    targets of O(notify) as they happen, and are listed in RV(events).
 author:
   - Terragon Labs (@terragonlabs)
 options:
   strategy:
-    description: The release strategy.
+    description: The release strategy; O(canary) or O(blue_green) holds its settings.
     type: str
-    choices: [canary]
+    choices: [canary, blue_green]
     required: true
   action:
     description:
       - V(run) releases O(version) (or goes on with its interrupted release); V(promote) goes on with
-        the recorded release past its pause (or, with O(full), promotes it at once); V(abort) sends
-        traffic back to stable and records the release as aborted.
+        the recorded release past its pause (a canary with O(canary.full) promotes at once); V(abort)
+        sends traffic back to what served before and records the release as aborted.
     type: str
     choices: [run, promote, abort]
     default: run
@@ -59,42 +60,105 @@ options:
     description: The new version's image, for the record.
     type: str
   replicas:
-    description: Replicas of the stable version.
+    description: Replicas of the version that serves.
     type: int
     default: 3
-  router:
-    description: How traffic is split; V(replicas) splits it by the two Deployments' replica counts.
-    type: str
-    choices: [istio, gateway_api, nginx, openshift_route, replicas]
-    default: replicas
-  route:
-    description: The router's route object (VirtualService, HTTPRoute, Ingress or Route).
-    type: str
-  route_object:
-    description: The route to create, sending all traffic to stable, when none exists.
-    type: dict
-  stable_service:
-    description: The stable version's Service.
-    type: str
-    required: true
-  canary_service:
-    description: The canary's Service (with the V(replicas) router, the stable one serves both).
-    type: str
-    required: true
   objects:
     description:
-      - The new version's objects as data, for each track - C(canary) (APP-canary and its Service) and
-        C(stable) (APP-stable and its Service). They are applied server-side; each Deployment's
+      - The new version's objects as data, for each track (C(canary), C(stable)) or color (C(blue),
+        C(green)) - its Deployment and Services. They are applied server-side; each Deployment's
         C(spec.replicas) is set by the engine.
     type: dict
-    required: true
-  steps:
-    description: The canary steps, shaped as Argo Rollouts' (V(set_weight), V(pause), V(analysis), ...).
-    type: list
-    elements: dict
-    required: true
+    default: {}
+  canary:
+    description: The canary strategy's settings.
+    type: dict
+    suboptions:
+      router:
+        description: How traffic is split; V(replicas) splits it by the two Deployments' replica counts.
+        type: str
+        choices: [istio, gateway_api, nginx, openshift_route, replicas]
+        default: replicas
+      route:
+        description: The router's route object (VirtualService, HTTPRoute, Ingress or Route).
+        type: str
+      route_object:
+        description: The route to create, sending all traffic to stable, when none exists.
+        type: dict
+      stable_service:
+        description: The stable version's Service.
+        type: str
+        required: true
+      canary_service:
+        description: The canary's Service (with the V(replicas) router, the stable one serves both).
+        type: str
+        required: true
+      steps:
+        description: The canary steps, shaped as Argo Rollouts' (V(set_weight), V(pause), V(analysis), ...).
+        type: list
+        elements: dict
+        default: []
+      background_analysis:
+        description:
+          - Metrics measured through every pause and analysis from step C(start_at_step) on, once each
+            C(interval); a Failed or Error verdict aborts at once. Keys C(interval), C(start_at_step),
+            C(templates) and C(metrics), as the canary role's C(canary_background_analysis).
+        type: dict
+        default: {}
+      full:
+        description: With O(action=promote), promote at once, past every step left.
+        type: bool
+        default: false
+  blue_green:
+    description: The blue-green strategy's settings.
+    type: dict
+    suboptions:
+      active_service:
+        description: The Service users reach, switched from the old color to the new.
+        type: str
+        required: true
+      preview_service:
+        description: The Service that reaches the new color before it is promoted.
+        type: str
+        required: true
+      preview_replicas:
+        description: Replicas of the new color before promotion.
+        type: int
+        required: true
+      auto_promote:
+        description: Promote once the pre-promotion gate passes; V(false) pauses for a promote run.
+        type: bool
+        default: true
+      pre_promotion:
+        description: The gate measured on the preview Service - C(templates) (names) and C(metrics).
+        type: dict
+        default: {}
+      post_promotion:
+        description: The gate measured on the active Service after the switch - C(templates) and C(metrics).
+        type: dict
+        default: {}
+      smoke_test:
+        description: An C(http_probe) of the preview, as metric_gate's, added to the pre-promotion gate.
+        type: dict
+        default: {}
+      smoke_test_min_success_rate:
+        description: The smoke test's lowest passing success rate.
+        type: float
+        default: 0.99
+      scale_down_delay:
+        description: Seconds the old color stays up after the promotion, for a fast rollback.
+        type: int
+        default: 30
+      migration_job:
+        description: A Job that must complete before the new color is deployed.
+        type: dict
+        default: {}
+      migration_timeout:
+        description: Seconds the migration Job may take.
+        type: int
+        default: 600
   analysis:
-    description: How the built-in templates of an V(analysis) step measure.
+    description: How the built-in templates of an analysis or gate measure.
     type: dict
     default: {}
     suboptions:
@@ -114,17 +178,6 @@ options:
         description: Seconds before the first measurement.
         type: int
         default: 60
-  background_analysis:
-    description:
-      - Metrics measured through every pause and analysis from step C(start_at_step) on, once each
-        C(interval); a Failed or Error verdict aborts at once. Keys C(interval), C(start_at_step),
-        C(templates) and C(metrics), as the canary role's C(canary_background_analysis).
-    type: dict
-    default: {}
-  full:
-    description: With O(action=promote), promote at once, past every step left.
-    type: bool
-    default: false
   rollout_timeout:
     description: Seconds each wait for pods may last.
     type: int
@@ -187,12 +240,13 @@ EXAMPLES = r"""
     app: modelcard-generator
     namespace: modelcard
     version: 2.0.0
-    router: istio
-    route: modelcard-generator
-    stable_service: modelcard-generator
-    canary_service: modelcard-generator-canary
     objects: "{{ modelcard_objects }}"
-    steps: [{set_weight: 20}, {pause: {duration: 30}}, {set_weight: 100}]
+    canary:
+      router: istio
+      route: modelcard-generator
+      stable_service: modelcard-generator
+      canary_service: modelcard-generator-canary
+      steps: [{set_weight: 20}, {pause: {duration: 30}}, {set_weight: 100}]
     lock: {holder: release-bot}
     cursor: "{{ modelcard_release.cursor if modelcard_step > 0 else omit }}"
   loop: "{{ range(5) }}"
@@ -234,45 +288,68 @@ gate:
 
 from ansible.module_utils.basic import env_fallback
 
+from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.blue_green_engine import BlueGreen
 from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.canary_engine import Canary
 from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.kube_module import KubeModule
 from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.metrics.options import (
     PROMETHEUS_OPTION,
 )
-from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.routers.factory import ROUTERS
+
+
+STRATEGIES = {"canary": Canary, "blue_green": BlueGreen}
 
 
 def run(module):
     if module.params["action"] == "run" and not module.params["version"]:
         module.fail("version is required to run a release")
-    return Canary(module).run()
+    return STRATEGIES[module.params["strategy"]](module).run()
 
 
 def main():
+    gate = dict(type="dict", default={}, options=dict(
+        templates=dict(type="list", elements="str", default=[]),
+        metrics=dict(type="list", elements="dict", default=[]),
+    ))
     KubeModule(argument_spec=dict(
-        strategy=dict(type="str", choices=["canary"], required=True),
+        strategy=dict(type="str", choices=list(STRATEGIES), required=True),
         action=dict(type="str", choices=["run", "promote", "abort"], default="run"),
         app=dict(type="str", required=True),
         namespace=dict(type="str", required=True),
         version=dict(type="str"),
         image=dict(type="str"),
         replicas=dict(type="int", default=3),
-        router=dict(type="str", choices=sorted(set(ROUTERS) - {"service"}), default="replicas"),
-        route=dict(type="str"),
-        route_object=dict(type="dict"),
-        stable_service=dict(type="str", required=True),
-        canary_service=dict(type="str", required=True),
-        objects=dict(type="dict", required=True),
-        steps=dict(type="list", elements="dict", required=True),
+        objects=dict(type="dict", default={}),
+        canary=dict(type="dict", options=dict(
+            router=dict(type="str", choices=["istio", "gateway_api", "nginx", "openshift_route", "replicas"],
+                        default="replicas"),
+            route=dict(type="str"),
+            route_object=dict(type="dict"),
+            stable_service=dict(type="str", required=True),
+            canary_service=dict(type="str", required=True),
+            steps=dict(type="list", elements="dict", default=[]),
+            background_analysis=dict(type="dict", default={}),
+            full=dict(type="bool", default=False),
+        )),
+        blue_green=dict(type="dict", options=dict(
+            active_service=dict(type="str", required=True),
+            preview_service=dict(type="str", required=True),
+            preview_replicas=dict(type="int", required=True),
+            auto_promote=dict(type="bool", default=True),
+            pre_promotion=gate,
+            post_promotion=gate,
+            smoke_test=dict(type="dict", default={}),
+            smoke_test_min_success_rate=dict(type="float", default=0.99),
+            scale_down_delay=dict(type="int", default=30),
+            migration_job=dict(type="dict", default={}),
+            migration_timeout=dict(type="int", default=600),
+        )),
         analysis=dict(type="dict", default={}, options=dict(
             window=dict(type="str", default="1m"),
             interval=dict(type="int", default=60),
             count=dict(type="int", default=3),
             initial_delay=dict(type="int", default=60),
         )),
-        background_analysis=dict(type="dict", default={}),
         prometheus=PROMETHEUS_OPTION,
-        full=dict(type="bool", default=False),
         rollout_timeout=dict(type="int", default=300),
         progress_deadline=dict(type="int"),
         lock=dict(type="dict", required=True, options=dict(
@@ -282,7 +359,7 @@ def main():
         )),
         notify=dict(type="dict", default={}),
         cursor=dict(type="dict"),
-    )).run(run)
+    ), required_if=[("strategy", "canary", ["canary"]), ("strategy", "blue_green", ["blue_green"])]).run(run)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,84 @@
+"""The release engine's decisions that need no cluster, table by table."""
+
+import pytest
+
+from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.blue_green_engine import (
+    other_release_refusal,
+)
+from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.canary_engine import measurement_delay
+from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.kube_module import ModuleFailure
+from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.release_engine import (
+    checked_metrics,
+    plural,
+)
+from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.release_lock import process_ancestors
+
+
+@pytest.mark.parametrize("kind, resource", [
+    ("Service", "services"), ("Deployment", "deployments"), ("Ingress", "ingresses"),
+    ("PodDisruptionBudget", "poddisruptionbudgets"), ("HorizontalPodAutoscaler", "horizontalpodautoscalers"),
+    ("VirtualService", "virtualservices"), ("HTTPRoute", "httproutes"), ("Route", "routes"), ("Job", "jobs"),
+    ("NetworkPolicy", "networkpolicies"),
+])
+def test_each_kind_a_release_applies_has_the_resource_name_the_api_server_gives_it(kind, resource):
+    assert plural(kind) == resource
+
+
+@pytest.mark.parametrize("last, now, delay", [
+    (None, 100.0, 5.0),      # nothing measured yet in this run: a whole interval
+    (98.0, 100.0, 3.0),      # measured 2 s ago: the rest of the interval
+    (90.0, 100.0, 0.0),      # an interval or more ago: at once
+    (100.0, 100.0, 5.0),     # just measured: a whole interval
+])
+def test_the_background_analysis_measures_one_interval_after_its_last_measurement(last, now, delay):
+    assert measurement_delay(5, last, now) == delay
+
+
+@pytest.mark.parametrize("record, refusal", [
+    ({}, None),
+    ({"phase": "promoted", "version": "1.0.0"}, None),
+    ({"phase": "aborted", "version": "1.0.0"}, None),
+    ({"phase": "paused", "version": "1.1.0"}, None),  # its own paused release: promote goes on with it
+    ({"phase": "progressing", "version": "1.1.0"}, None),  # its own interrupted release: resumed
+    ({"phase": "paused", "version": "1.0.0"},
+     "shop 1.0.0 is paused awaiting promotion; run playbooks/promote.yml or playbooks/abort.yml before releasing 1.1.0."),
+    ({"phase": "progressing", "version": "1.0.0"},
+     "shop 1.0.0 is progressing in another run (live, or interrupted); run the release of 1.0.0 again to finish "
+     "it, or playbooks/abort.yml before releasing 1.1.0."),
+])
+def test_a_blue_green_release_is_refused_while_another_versions_is_paused_or_unfinished(record, refusal):
+    assert other_release_refusal("shop", record, "1.1.0") == refusal
+
+
+def test_metrics_get_metric_gates_defaults_and_a_bad_one_is_named():
+    metrics = checked_metrics("canary_steps[1].analysis.metrics", [{"name": "errors", "query": "vector(0)"}])
+    assert metrics[0]["consecutive_error_limit"] == 4 and metrics[0]["on_nan"] == "Failed"
+    with pytest.raises(ModuleFailure, match=r"canary_steps\[1\].analysis.metrics: .*count"):
+        checked_metrics("canary_steps[1].analysis.metrics", [{"name": "errors", "count": "many"}])
+
+
+def write_stat(proc, pid, ppid, start):
+    (proc / str(pid)).mkdir()
+    # The command may hold spaces and parentheses; the fields after the last ")" are what counts.
+    (proc / str(pid) / "stat").write_text("%d (ansible (worker)) S %d %s\n" % (
+        pid, ppid, " ".join(["0"] * 17 + [str(start)] + ["0"] * 10)))
+
+
+def test_the_ancestors_of_a_task_come_from_proc_and_change_when_its_playbook_dies(tmp_path, monkeypatch):
+    monkeypatch.setattr("os.getppid", lambda: 30)
+    write_stat(tmp_path, 30, 20, 300)
+    write_stat(tmp_path, 20, 10, 200)
+    write_stat(tmp_path, 10, 1, 100)
+    alive = process_ancestors(str(tmp_path))
+    assert alive == [(30, "300"), (20, "200"), (10, "100")]
+    (tmp_path / "10" / "stat").unlink()
+    (tmp_path / "10").rmdir()
+    (tmp_path / "20" / "stat").unlink()
+    (tmp_path / "20").rmdir()
+    write_stat(tmp_path, 20, 1, 200)  # the worker, reparented once ansible-playbook is gone
+    assert process_ancestors(str(tmp_path)) != alive
+
+
+def test_without_proc_there_are_no_ancestors_to_watch(tmp_path, monkeypatch):
+    monkeypatch.setattr("os.getppid", lambda: 30)
+    assert process_ancestors(str(tmp_path / "none")) == []
