@@ -207,6 +207,7 @@ class BlueGreen(StrategyRun):
         self.release.wait_for(self.deployment(self.new), self.params["rollout_timeout"], self.params["progress_deadline"])
         self.record(step="pre-promotion-analysis")
         if self.active:
+            self.release.wait_for_endpoints(bg["preview_service"], bg["preview_replicas"])
             smoke = [{"name": "smoke-test", "provider": "http_probe", "http_probe": bg["smoke_test"],
                       "success": {"min": float(bg["smoke_test_min_success_rate"])}}] if bg["smoke_test"] else []
             self.gate("pre-promotion", bg["preview_service"], bg["pre_promotion"], smoke)
@@ -254,6 +255,7 @@ class BlueGreen(StrategyRun):
             self.switch(100)
         self.record(step="post-promotion-analysis", details={"traffic": self.new})
         if self.active:
+            self.release.wait_for_endpoints(bg["active_service"], self.params["replicas"])
             self.gate("post-promotion", bg["active_service"], bg["post_promotion"])
         self.record(phase="promoted", step="scale-down-old-color")
         self.event("promoted", "%s %s promoted: all traffic on %s." % (self.app, self.version, self.new),

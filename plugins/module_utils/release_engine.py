@@ -191,10 +191,10 @@ class Release(object):
         return "%s-%s-%s" % (self.app, version, datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ"))
 
     # Events, sent as they happen; the run's result lists them too.
-    def event(self, event, version, strategy, message, **details):
-        self.events.append({"event": event, "version": version, "message": message, "details": details})
+    def event(self, event, version, strategy, text, details):
+        self.events.append({"event": event, "version": version, "message": text, "details": details})
         if self.notify:
-            for failure in self.notify(event=event, version=version, strategy=strategy, message=message,
+            for failure in self.notify(event=event, version=version, strategy=strategy, message=text,
                                        details=details):
                 self.module.warn(failure)
 
@@ -226,6 +226,24 @@ class Release(object):
         self.keep_lock()
         return wait_for_rollout(self._wait_call(progress_deadline), "Deployment", name, self.namespace,
                                 timeout, POLL_INTERVAL)
+
+    def wait_for_endpoints(self, service, count, timeout=30.0):
+        """Waits until the Service lists count ready endpoints: EndpointSlices follow the pods a
+        moment after the Deployment reports them ready, and a gate measuring through the Service
+        before then would measure nothing."""
+        deadline = time.monotonic() + timeout
+        while True:
+            slices = self.module.client.list("discovery.k8s.io/v1", "endpointslices", self.namespace,
+                                             label_selector="kubernetes.io/service-name=%s" % service)["items"]
+            ready = set()
+            for endpoint_slice in slices:
+                for endpoint in endpoint_slice.get("endpoints") or []:
+                    if (endpoint.get("conditions") or {}).get("ready", True):
+                        ready.update(endpoint.get("addresses") or [])
+            if len(ready) >= count or time.monotonic() >= deadline:
+                return len(ready)
+            self.keep_lock()
+            time.sleep(0.5)
 
     def scale(self, name, replicas, wait=False, timeout=0, progress_deadline=None, missing_ok=False):
         """Scales the Deployment (waiting for its pods with wait); a missing one stays absent with missing_ok."""
@@ -336,8 +354,8 @@ class StrategyRun(object):
     def version(self):
         return self.cursor["version"]
 
-    def event(self, event, message, version=None, **details):
-        self.release.event(event, version or self.version, self.strategy, message, **details)
+    def event(self, event, text, **details):
+        self.release.event(event, self.version, self.strategy, text, details)
 
     def record(self, **changes):
         self.changed = True
