@@ -102,6 +102,7 @@ def test_a_tick_serves_ready_pods_as_the_api_lists_them():
     listed = {"pods": pods, "services": services}
     simulator.snapshot = lambda: {kind: sim.defaultdict(list, {"ns": listed.get(kind, [])}) for kind in (
         "pods", "services", "ingresses", "virtualservices", "destinationrules", "httproutes", "routes")}
+    simulator.fresh_namespace = lambda namespace: {kind: {namespace: listed.get(kind, [])} for kind in ("pods", "services")}
     simulator.tick(2.0)
     requests = dict(simulator.client_requests)
     assert requests == {("ns", "web", "web", "1.0", "200"): 10.0, ("ns", "web", "web", "1.1", "200"): 5.0,
@@ -109,3 +110,17 @@ def test_a_tick_serves_ready_pods_as_the_api_lists_them():
     assert {key[4] for key in simulator.app_series} == {"web-1", "web-2"}
     assert simulator.serve_one("ns", "missing")[0] == 404
     assert simulator.serve_one("ns", "web")[1]["pod"] in {"web-1", "web-2"}
+
+
+def test_a_request_to_a_service_whose_pods_became_ready_since_the_last_tick_reaches_them():
+    """A real Service reaches a pod once it is ready; a gate's first request must not meet the
+    simulator's older view."""
+    simulator = sim.Simulator(api_client=None)
+    services = [{"metadata": {"namespace": "ns", "name": "web-preview"}, "spec": {"selector": {sim.APP_LABEL: "web"}}}]
+    listed = {"pods": [pod("web-1", "web", "1.1", ready=False)], "services": services}
+    simulator.snapshot = lambda: {kind: sim.defaultdict(list, {"ns": list(listed.get(kind, []))}) for kind in (
+        "pods", "services", "ingresses", "virtualservices", "destinationrules", "httproutes", "routes")}
+    simulator.fresh_namespace = lambda namespace: {kind: {namespace: listed.get(kind, [])} for kind in ("pods", "services")}
+    simulator.tick(1.0)
+    listed["pods"] = [pod("web-1", "web", "1.1")]
+    assert simulator.serve_one("ns", "web-preview")[1]["pod"] == "web-1"

@@ -327,17 +327,28 @@ class Simulator:
                 self._record(namespace, app, backend, pod, requests * share / len(ready), share / len(ready))
         return served
 
+    def fresh_namespace(self, namespace):
+        """The Services and pods of one namespace as they are now. A real Service reaches a pod as
+        soon as it is ready; the last tick's view may be a second or more old."""
+        return {kind: {namespace: sorted(self._list("/api/v1/namespaces/%s/%s" % (namespace, kind)),
+                                         key=lambda item: item["metadata"]["name"])}
+                for kind in ("services", "pods")}
+
     def serve_one(self, namespace, service):
         """One real request to a Service, answered as its pods would: (HTTP status, body, delay)."""
         backend = Backend(service)
         with self.lock:
-            if self.state is None:
-                return 503, {"error": "the simulator has not read the cluster yet"}, 0.0
-            svc = next((s for s in self.state["services"][namespace] if s["metadata"]["name"] == service), None)
+            state = self.state
+        if state is None:
+            return 503, {"error": "the simulator has not read the cluster yet"}, 0.0
+        if not self._ready_pods(state, namespace, backend):
+            state = self.fresh_namespace(namespace)
+        with self.lock:
+            svc = next((s for s in state["services"][namespace] if s["metadata"]["name"] == service), None)
             if svc is None:
                 return 404, {"error": "no service %s/%s" % (namespace, service)}, 0.0
             app = _selector(svc).get(APP_LABEL, service)
-            ready = self._ready_pods(self.state, namespace, backend)
+            ready = self._ready_pods(state, namespace, backend)
             if not ready:
                 self.client_requests[(namespace, app, service, "none", "503")] += 1
                 return 503, {"error": "no ready endpoints"}, 0.0
