@@ -93,9 +93,16 @@ class BlueGreen(StrategyRun):
         return record, blue_green_position(record, serving, serving_version, version)
 
     def run(self):
-        if self.cursor.get("next") is None:
+        if self.params["action"] == "abort" or self.cursor.get("next") is None:
             return self.start()
-        return self.guarded(lambda: self.release.keep_lock() or getattr(self, self.cursor["next"])())
+
+        def advance():
+            return getattr(self, self.cursor["next"])()
+
+        if self.cursor.get("pending") == "finish":
+            return self.guarded(lambda: self.release.keep_lock() or self.finish(advance))
+        # A lock found lost stops the run before it acts: another run may have.
+        return self.guarded(lambda: self.release.keep_lock() or advance())
 
     def start(self):
         action = self.params["action"]
@@ -294,7 +301,8 @@ class BlueGreen(StrategyRun):
 
         self.take_lock(read_again)
         try:
-            self.abort("aborted by %s" % self.cursor["holder"])
+            self.abort(self.cursor.pop("abort_reason", None) or "aborted by %s" % self.cursor["holder"])
+            self.cursor.pop("pending", None)
         finally:
             self.release.give_back_lock()
         return self.result(True, "aborted %s %s: traffic on %s" % (self.app, self.version, self.active or "nothing"))

@@ -108,9 +108,11 @@ class Canary(StrategyRun):
 
     # The calls of a run.
     def run(self):
-        if self.cursor.get("next") is None:
+        if self.params["action"] == "abort" or self.cursor.get("next") is None:
             return self.start()
         # A lock found lost stops the run before it acts: another run may have.
+        if self.cursor.get("pending") == "finish":
+            return self.guarded(lambda: self.release.keep_lock() or self.finish(self.advance))
         return self.guarded(lambda: self.release.keep_lock() or self.advance())
 
     def start(self):
@@ -357,8 +359,10 @@ class Canary(StrategyRun):
             record, stable_version, _position = self.read_state(self.version)
             if waited:
                 self.refuse_unless_under_way(record, "abort", again=" any more")
-            self.cursor.update(record=record, stable_version=stable_version, stable_updating=False)
-            self.abort("aborted by %s" % self.cursor["holder"])
+            self.cursor.update(record=record, stable_version=stable_version)
+            self.cursor.setdefault("stable_updating", False)
+            self.abort(self.cursor.pop("abort_reason", None) or "aborted by %s" % self.cursor["holder"])
+            self.cursor.pop("pending", None)
         finally:
             self.release.give_back_lock()
         return self.result(True, "aborted %s %s: all traffic back on stable" % (self.app, self.version))

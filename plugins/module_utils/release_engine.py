@@ -380,7 +380,9 @@ class StrategyRun(object):
 
     def guarded(self, work):
         """Runs work; a failure sends traffic back (unless the release was promoted, or the run lost
-        its lock or was killed) and the lock is given back whenever the run ends."""
+        its lock or was killed) and the lock is given back once nothing is left to do. What the
+        failure left undone because the API server could not be reached - the way back, or the
+        rest of a promotion - is RV(pending), for one more call that waits for the server."""
         try:
             return work()
         except Paused as paused:
@@ -389,24 +391,42 @@ class StrategyRun(object):
         except Exception as error:
             failure = error if isinstance(error, ModuleFailure) else client_failure(error)
             if failure is None:  # neither the cluster's refusal nor a lost connection: reported as it is
-                self.safely_end("the release failed: %s" % error)
+                self.end_failed("the release failed: %s" % error, unreachable=False)
                 raise
             msg = failure.msg if isinstance(failure, ModuleFailure) else failure["msg"]
             if msg.startswith(STOPS_WITHOUT_ACTING):
                 self.release.lock_lost = True
-            try:
-                self.safely_end(msg)
-            except Exception as abort_error:  # the first failure stays the one reported
-                msg += "; sending traffic back failed too: %s" % getattr(abort_error, "msg", abort_error)
+            msg = self.end_failed(msg, unreachable=not isinstance(failure, ModuleFailure))
             extra = failure.result if isinstance(failure, ModuleFailure) else {}
-            raise ModuleFailure(msg, **dict(extra, **self.result(True, "failed: %s" % msg)))
+            raise ModuleFailure(msg, **dict(extra, **self.result(True, "failed: %s" % msg,
+                                                                 pending=self.cursor.get("pending"))))
 
-    def safely_end(self, reason):
+    def end_failed(self, msg, unreachable):
+        """Sends traffic back unless promoted; returns the message to report."""
+        if self.release.lock_lost:
+            return msg
+        if not self.cursor.get("promoted"):
+            try:
+                self.abort(msg)
+            except Exception as abort_error:  # the first failure stays the one reported
+                self.cursor.update(pending="abort", abort_reason=msg)
+                return msg + "; sending traffic back failed too: %s" % getattr(abort_error, "msg", abort_error)
+        elif unreachable:
+            self.cursor["pending"] = "finish"
+            return msg
         try:
-            if not self.cursor.get("promoted") and not self.release.lock_lost:
-                self.abort(reason)
-        finally:
             self.release.give_back_lock()
+        except Exception:  # it expires within its ttl
+            pass
+        return msg
+
+    def finish(self, advance):
+        """Calls advance until the run ends: the rest of a promotion an unreachable API server stopped."""
+        self.cursor.pop("pending", None)
+        while True:
+            result = advance()
+            if result["ended"]:
+                return result
 
     def abort(self, reason):
         raise NotImplementedError

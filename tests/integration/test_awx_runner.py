@@ -86,8 +86,7 @@ def test_a_blue_green_story_runs_as_awx_jobs_each_publishing_its_result(tmp_path
     assert client.CoreV1Api(api_client).read_namespaced_resource_quota("environment-quota", namespace)
 
     runner, artifacts = run_job(tmp_path, cluster, namespace, "blue_green.yml", release_version="1.0.0")
-    assert_successful(runner, artifacts, "Read the release record and where the active Service sends traffic",
-                      "Take the release lock", "Update the release record", role="blue_green")
+    assert_successful(runner, artifacts, f"Release the application, one step per item, {APP}", role="release_engine")
     release = assert_published(runner, "blue_green", "1.0.0", "promoted", ["1.0.0"])
     assert release["traffic"]["selector"] == {"app.kubernetes.io/name": APP, "terragonlabs.io/color": "blue"}
     # The same events AWX stores, one JSON file each in the artifacts directory.
