@@ -130,13 +130,35 @@ options:
         type: bool
         default: true
       pre_promotion:
-        description: The gate measured on the preview Service - C(templates) (names) and C(metrics).
+        description: The gate measured on the preview Service.
         type: dict
         default: {}
+        suboptions:
+          templates:
+            description: Built-in metric templates, measured as O(analysis) says.
+            type: list
+            elements: str
+            default: []
+          metrics:
+            description: More metrics, as metric_gate's O(terragonlabs.progressive_delivery.metric_gate#module:metrics).
+            type: list
+            elements: dict
+            default: []
       post_promotion:
-        description: The gate measured on the active Service after the switch - C(templates) and C(metrics).
+        description: The gate measured on the active Service after the switch.
         type: dict
         default: {}
+        suboptions:
+          templates:
+            description: Built-in metric templates, measured as O(analysis) says.
+            type: list
+            elements: str
+            default: []
+          metrics:
+            description: More metrics, as metric_gate's O(terragonlabs.progressive_delivery.metric_gate#module:metrics).
+            type: list
+            elements: dict
+            default: []
       smoke_test:
         description: An C(http_probe) of the preview, as metric_gate's, added to the pre-promotion gate.
         type: dict
