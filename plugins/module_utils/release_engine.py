@@ -101,6 +101,9 @@ class Release(object):
             lock["job_id"] = job_id
         self.lock_options = lock
         self.keeper = None
+        # Seconds this call spent in the waits its strategy asks for, for benchmarks/run.py.
+        self.waited = {"pauses": 0.0, "gates": 0.0, "rollouts": 0.0}
+        self._in_gate = False
 
     # The lock.
     def _lock(self, state, renew=False):
@@ -166,11 +169,22 @@ class Release(object):
         """Waits, keeping the lock all along."""
         if self.keeper is None:
             self.keep_lock()
+        started = time.monotonic()
         try:
             self.keeper.sleep(seconds)
         except ModuleFailure as failure:
             self._note_lost(failure)
             raise
+        finally:
+            if not self._in_gate:
+                self.waited["pauses"] += time.monotonic() - started
+
+    def _timed(self, kind, work):
+        started = time.monotonic()
+        try:
+            return work()
+        finally:
+            self.waited[kind] += time.monotonic() - started
 
     # The record.
     def read_record(self):
@@ -224,8 +238,8 @@ class Release(object):
 
     def wait_for(self, name, timeout, progress_deadline):
         self.keep_lock()
-        return wait_for_rollout(self._wait_call(progress_deadline), "Deployment", name, self.namespace,
-                                timeout, POLL_INTERVAL)
+        return self._timed("rollouts", lambda: wait_for_rollout(
+            self._wait_call(progress_deadline), "Deployment", name, self.namespace, timeout, POLL_INTERVAL))
 
     def wait_for_endpoints(self, service, count, timeout=30.0):
         """Waits until the Service lists count ready endpoints: EndpointSlices follow the pods a
@@ -253,7 +267,7 @@ class Release(object):
         call = self._wait_call(progress_deadline, kind="Deployment", name=name, namespace=self.namespace,
                                replicas=replicas, wait=wait, timeout=timeout)
         try:
-            return scale_workload(call)
+            return self._timed("rollouts", lambda: scale_workload(call))
         except ModuleFailure as failure:
             self._note_lost(failure)
             raise
@@ -262,7 +276,7 @@ class Release(object):
         self.keep_lock()
         call = self._wait_call(None, kind="Deployment", name=name, namespace=self.namespace, to_revision=0,
                                wait=True, timeout=timeout)
-        return undo_rollout(call)
+        return self._timed("rollouts", lambda: undo_rollout(call))
 
     def _wait_call(self, progress_deadline, **params):
         return Call(self.module, poll_interval=POLL_INTERVAL, progress_deadline=progress_deadline,
@@ -297,7 +311,11 @@ class Release(object):
                               sleep=self.sleep)
         except GateConfigError as error:
             raise ModuleFailure(str(error))
-        return gate.run()
+        self._in_gate = True
+        try:
+            return self._timed("gates", gate.run)
+        finally:
+            self._in_gate = False
 
 
 def checked_metrics(path, metrics):
@@ -363,7 +381,8 @@ class StrategyRun(object):
 
     def result(self, ended, progress, **extra):
         return dict(extra, changed=self.changed or bool(self.release.events), ended=ended, cursor=self.cursor,
-                    progress=progress, events=self.release.events)
+                    progress=progress, events=self.release.events,
+                    waited=dict((kind, round(seconds, 3)) for kind, seconds in self.release.waited.items()))
 
     def take_lock(self, read_again):
         """Takes the lock; when it waited for another run's, read_again() checks again what that run left."""

@@ -297,6 +297,11 @@ events:
   returned: always
   type: list
   elements: dict
+waited:
+  description: Seconds this call spent in the waits its strategy asks for - C(pauses) (with the scale-down delay), C(gates) and C(rollouts) (pods starting).
+  returned: always
+  type: dict
+  sample: {pauses: 4.0, gates: 6.1, rollouts: 11.2}
 plan:
   description: In check mode, what the run would do, step by step.
   returned: in check mode, when there is a release to do
