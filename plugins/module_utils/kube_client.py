@@ -38,6 +38,9 @@ except ImportError:
 RETRY_STATUSES = (429, 500, 502, 503, 504)
 RETRY_TOTAL = 6
 RETRY_BACKOFF_SECONDS = 0.25
+# No request here lasts long (no watches): a connection that stops answering mid-request, as one
+# cut by a restarting server or balancer may, is given up on and retried rather than waited on forever.
+CONNECT_TIMEOUT_SECONDS, READ_TIMEOUT_SECONDS = 15.0, 60.0
 IDEMPOTENT_METHODS = ("GET", "HEAD", "PUT", "DELETE", "OPTIONS")
 
 PATCH_TYPES = {
@@ -131,6 +134,7 @@ def pool_manager(connection):
     else:
         ca_certs = certifi.where() if certifi else None
     pool_args = dict(num_pools=1, maxsize=1, retries=retry_policy(),
+                     timeout=urllib3.Timeout(connect=CONNECT_TIMEOUT_SECONDS, read=READ_TIMEOUT_SECONDS),
                      cert_reqs="CERT_REQUIRED" if connection.verify_ssl else "CERT_NONE",
                      ca_certs=ca_certs, cert_file=connection.client_cert, key_file=connection.client_key)
     if connection.tls_server_name:

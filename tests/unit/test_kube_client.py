@@ -161,3 +161,8 @@ def test_tls_settings_reach_the_connection_pool():
     settings = pool.connection_pool_kw
     assert (settings["cert_reqs"], settings["ca_certs"], settings["cert_file"], settings["key_file"],
             settings["server_hostname"]) == ("CERT_NONE", "/ca", "/c", "/k", "api.internal")
+
+
+def test_a_request_that_stops_answering_is_given_up_on_and_retried():
+    settings = kcl.pool_manager(Connection("https://api")).connection_pool_kw
+    assert (settings["timeout"].connect_timeout, settings["timeout"].read_timeout) == (15.0, 60.0)
