@@ -446,6 +446,3 @@ class StrategyRun(object):
             result = advance()
             if result["ended"]:
                 return result
-
-    def abort(self, reason):
-        raise NotImplementedError

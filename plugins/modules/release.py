@@ -133,7 +133,7 @@ options:
         description: The gate measured on the preview Service.
         type: dict
         default: {}
-        suboptions:
+        suboptions: &gate_suboptions
           templates:
             description: Built-in metric templates, measured as O(analysis) says.
             type: list
@@ -148,17 +148,7 @@ options:
         description: The gate measured on the active Service after the switch.
         type: dict
         default: {}
-        suboptions:
-          templates:
-            description: Built-in metric templates, measured as O(analysis) says.
-            type: list
-            elements: str
-            default: []
-          metrics:
-            description: More metrics, as metric_gate's O(terragonlabs.progressive_delivery.metric_gate#module:metrics).
-            type: list
-            elements: dict
-            default: []
+        suboptions: *gate_suboptions
       smoke_test:
         description: An C(http_probe) of the preview, as metric_gate's, added to the pre-promotion gate.
         type: dict
