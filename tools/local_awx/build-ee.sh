@@ -84,9 +84,7 @@ build_collection_layer() {
   local site="$root/.venv/lib/python3.11/site-packages/ansible_collections"
   mkdir -p "$context/collections/ansible_collections"
   mv "$context/$tarball" "$context/collections/"
-  cp -a "$site/kubernetes" "$site/community" "$context/collections/ansible_collections/"
-  # community holds many collections; the image needs community.general only.
-  find "$context/collections/ansible_collections/community" -mindepth 1 -maxdepth 1 ! -name general -exec rm -rf {} +
+  cp -a "$site/kubernetes" "$context/collections/ansible_collections/"
   cp "$root/requirements.yml" "$context/requirements.yml"
   cat >"$context/Containerfile" <<EOF
 FROM $base_tag
