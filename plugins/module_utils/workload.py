@@ -107,6 +107,16 @@ def stalled(progress_deadline, progressed_at, now):
     return progress_deadline is not None and now - progressed_at > progress_deadline
 
 
+# Pods often start within a second: the first reads come this soon after a wait starts or the counts
+# change, then back off to the poll interval while nothing changes.
+FIRST_POLL_DELAY = 0.1
+
+
+def poll_delay(interval, unchanged_for):
+    """Seconds until the next read of a workload whose counts have not changed for unchanged_for."""
+    return min(interval, max(FIRST_POLL_DELAY, unchanged_for / 2.0))
+
+
 def wait_for_rollout(module, kind, name, namespace, timeout, interval, result=None):
     """Polls until the workload is rolled out by kubectl's rules; fails at once when it cannot be,
     and at the timeout otherwise, naming the pods that are not ready. result is added to every
@@ -142,12 +152,13 @@ def wait_for_rollout(module, kind, name, namespace, timeout, interval, result=No
                 result, message=str(failure), elapsed=elapsed, not_ready_pods=problems, **summary))
         if done:
             return dict(summary, message=message, elapsed=elapsed)
-        if elapsed + interval > timeout:
+        delay = poll_delay(interval, now - progressed_at)
+        if elapsed + delay > timeout:
             problems = not_ready_pods(module, workload)
             module.fail("timed out after %ss waiting for %s %s/%s to roll out: %s%s" % (
                 timeout, kind, namespace, name, message, describe(problems)), **dict(
                 result, message=message, elapsed=elapsed, not_ready_pods=problems, **summary))
-        time.sleep(interval)
+        time.sleep(delay)
 
 
 def scale_workload(module):

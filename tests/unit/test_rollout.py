@@ -3,7 +3,7 @@
 import pytest
 
 from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils import rollout
-from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.workload import stalled
+from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.workload import poll_delay, stalled
 
 
 def deployment(generation=2, observed=2, replicas=3, updated=3, total=3, available=3, conditions=()):
@@ -92,3 +92,16 @@ def test_summarize_reports_the_deployment_revision():
     (5, 0, 3, False)])
 def test_a_wait_is_stalled_once_nothing_progressed_for_the_progress_deadline(deadline, progressed_at, now, result):
     assert stalled(deadline, progressed_at, now) is result
+
+
+@pytest.mark.parametrize("interval, unchanged_for, delay", [
+    (1.0, 0.0, 0.1),   # the wait starts, or the counts just changed: read again soon
+    (1.0, 0.1, 0.1),
+    (1.0, 0.4, 0.2),   # nothing changes: back off by half the time it has not changed
+    (1.0, 1.6, 0.8),
+    (1.0, 30.0, 1.0),  # never longer than the poll interval
+    (5.0, 30.0, 5.0),
+    (0.05, 0.0, 0.05),  # an interval below the first delay is kept
+])
+def test_reads_come_soon_after_a_change_and_back_off_to_the_poll_interval(interval, unchanged_for, delay):
+    assert poll_delay(interval, unchanged_for) == pytest.approx(delay)
