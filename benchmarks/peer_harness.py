@@ -39,14 +39,22 @@ def stop_processes(processes, timeout=10):
     return killed
 
 
-def cleanup(processes, namespaces, delete_namespace):
-    """Everything this benchmark started is stopped and every namespace it created deleted, even when
-    one step fails; returns the errors met, so a failed cleanup is reported, not hidden."""
+def cleanup(processes, created, delete):
+    """Everything this benchmark started is stopped and everything it created deleted (created: (kind, name)
+    pairs, namespaces and the peers' CRDs the cluster did not have before), even when one step fails;
+    returns the errors met, so a failed cleanup is reported, not hidden."""
     errors = []
     stop_processes(processes)
-    for namespace in namespaces:
+    for kind, name in created:
         try:
-            delete_namespace(namespace)
+            delete(kind, name)
         except Exception as error:  # noqa: BLE001  (cleanup goes on whatever one deletion raised)
-            errors.append("deleting namespace %s: %s" % (namespace, error))
+            errors.append("deleting %s %s: %s" % (kind, name, error))
     return errors
+
+
+def new_crd_names(documents, existing):
+    """The CustomResourceDefinitions among a manifest's documents that the cluster does not have yet,
+    which the benchmark deletes when it ends (those it found stay: the local cluster's own, say)."""
+    return [doc["metadata"]["name"] for doc in documents
+            if doc and doc.get("kind") == "CustomResourceDefinition" and doc["metadata"]["name"] not in existing]

@@ -40,10 +40,11 @@ sys.path.insert(0, str(HERE))
 
 import run  # noqa: E402  (the benchmark's shared helpers: cluster access, playbook runs, samplers)
 from api_counter import CountingProxy, free_port  # noqa: E402
-from peer_harness import NEW, blue_green_query, cleanup, success_rate_query  # noqa: E402
+from peer_harness import NEW, blue_green_query, cleanup, new_crd_names, success_rate_query  # noqa: E402
 from peer_table import PEERS, markdown, render, summarise  # noqa: E402
 from inventories import fleet_inventory  # noqa: E402  (tests/integration, on the path through run)
 from kubernetes import client  # noqa: E402
+import yaml  # noqa: E402
 
 REPO = run.REPO
 CACHE = Path(os.environ.get("PD_CACHE_DIR") or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
@@ -104,7 +105,7 @@ class ControllerSampler:
 # ------------------------------------------------------------------------------------------ harness
 
 class Harness(run.Cluster):
-    """The cluster, the processes and namespaces this run started, and one counting proxy per system.
+    """The cluster, the processes, namespaces and CRDs this run started or created, and one counting proxy per system.
     Unlike run.Cluster it never starts the cluster: `up` stops a partly running one first, which a
     benchmark must not do to a cluster others use."""
 
@@ -117,14 +118,14 @@ class Harness(run.Cluster):
         self.core, self.apps = client.CoreV1Api(self.api), client.AppsV1Api(self.api)
         self.custom = client.CustomObjectsApi(self.api)
         self.extensions = client.ApiextensionsV1Api(self.api)
-        self.processes, self.namespaces, self.proxies = [], [], {}
+        self.processes, self.created, self.proxies = [], [], {}
         self.controllers = {}  # peer -> its running process
 
     # -- bookkeeping
     def namespace(self, system):
         name = "bench-peers-%s-%s" % (system, uuid.uuid4().hex[:6])
         self.core.create_namespace({"metadata": {"name": name}})
-        self.namespaces.append(name)
+        self.created.append(("namespace", name))
         run.wait_for(lambda: self.core.list_namespaced_service_account(name).items, 30, "the default ServiceAccount")
         return name
 
@@ -136,7 +137,7 @@ class Harness(run.Cluster):
         return self.proxies[system]
 
     def close(self):
-        errors = cleanup(self.processes, self.namespaces, self.core.delete_namespace)
+        errors = cleanup(self.processes, self.created, self.delete)
         for proxy in self.proxies.values():
             proxy.stop()
         for error in errors:
@@ -148,8 +149,18 @@ class Harness(run.Cluster):
         self.processes.append((name, process))
         return process
 
+    def delete(self, kind, name):
+        if kind == "namespace":
+            self.core.delete_namespace(name)
+        else:
+            self.extensions.delete_custom_resource_definition(name)
+
     def apply_crds(self, directory):
+        existing = {crd.metadata.name for crd in self.extensions.list_custom_resource_definition().items}
         for path in sorted(Path(directory).glob("*.yaml")):
+            with open(path) as handle:
+                self.created += [("CustomResourceDefinition", name)
+                                 for name in new_crd_names(yaml.safe_load_all(handle), existing)]
             subprocess.run([str(run.BIN / "python"), "-c", APPLY_CRDS, self.info["kubeconfig"], str(path)], check=True)
 
     def reset(self, namespace):
@@ -604,7 +615,7 @@ def stopped(number, frame):
 
 
 def main():
-    # A stopped run still stops its controllers and deletes its namespaces (the finally blocks run). Not
+    # A stopped run still stops its controllers and deletes its namespaces and CRDs (the finally blocks run). Not
     # SystemExit: a run's failure raises that (run.wait_for, a failed playbook), and is only recorded.
     signal.signal(signal.SIGTERM, stopped)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

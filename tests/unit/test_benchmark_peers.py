@@ -92,19 +92,27 @@ class FakeProcess:
         return 0
 
 
-def test_cleanup_stops_every_process_and_deletes_every_namespace_even_when_one_deletion_fails():
+def test_cleanup_stops_every_process_and_deletes_what_it_created_even_when_one_deletion_fails():
     first, done = FakeProcess(), FakeProcess(running=False)
     deleted = []
 
-    def delete(namespace):
-        if namespace == "broken":
+    def delete(kind, name):
+        if name == "broken":
             raise RuntimeError("403")
-        deleted.append(namespace)
+        deleted.append((kind, name))
 
-    errors = peers.cleanup([("argo-rollouts", first), ("flagger", done)], ["a", "broken", "b"], delete)
+    created = [("CustomResourceDefinition", "rollouts.argoproj.io"), ("namespace", "broken"), ("namespace", "b")]
+    errors = peers.cleanup([("argo-rollouts", first), ("flagger", done)], created, delete)
     assert first.signals == ["TERM"] and done.signals == []
-    assert deleted == ["a", "b"]
+    assert deleted == [("CustomResourceDefinition", "rollouts.argoproj.io"), ("namespace", "b")]
     assert errors == ["deleting namespace broken: 403"]
+
+
+def test_only_the_crds_the_cluster_did_not_have_are_deleted_afterwards():
+    documents = [None, {"kind": "CustomResourceDefinition", "metadata": {"name": "rollouts.argoproj.io"}},
+                 {"kind": "CustomResourceDefinition", "metadata": {"name": "virtualservices.networking.istio.io"}},
+                 {"kind": "ClusterRole", "metadata": {"name": "argo-rollouts"}}]
+    assert peers.new_crd_names(documents, {"virtualservices.networking.istio.io"}) == ["rollouts.argoproj.io"]
 
 
 def test_a_process_that_ignores_sigterm_is_killed():
