@@ -17,7 +17,6 @@ from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.
 from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.release_engine import (
     Paused,
     StrategyRun,
-    checked_metrics,
 )
 from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.release_position import (
     UNFINISHED_PHASES,
@@ -236,22 +235,6 @@ class BlueGreen(StrategyRun):
             if time.monotonic() >= deadline:
                 raise ModuleFailure("the database migration Job %s did not complete within %d seconds" % (name, timeout))
             self.release.sleep(2.0)
-
-    def gate(self, name, service, gate, extra=()):
-        """Measures the gate; anything but Successful stops the release."""
-        analysis = self.params["analysis"]
-        metrics = checked_metrics("%s metrics" % name, list(gate["metrics"]) + list(extra)) + [
-            {"name": "%s-%s" % (template, name), "template": template,
-             "template_args": {"namespace": self.namespace, "service": service, "version": self.version,
-                               "window": analysis["window"]},
-             "interval": float(analysis["interval"]), "count": analysis["count"],
-             "initial_delay": float(analysis["initial_delay"])} for template in gate["templates"]]
-        if not metrics:
-            return
-        result = self.release.gate(self.params["prometheus"] or None, metrics)
-        if result["verdict"] != "Successful":
-            self.fail_gate(name, result, "gate")
-        self.record(gate=(result["verdict"], "%s: %s" % (name, result["message"])))
 
     def promote(self):
         """The new color at full size takes all traffic; the post-promotion gate measures it there."""

@@ -272,10 +272,11 @@ class Release(object):
             self._note_lost(failure)
             raise
 
-    def undo(self, name, timeout):
+    def undo(self, name, timeout, to_revision=0):
+        """Undoes the Deployment to to_revision (0: the previous one) and waits for it."""
         self.keep_lock()
-        call = self._wait_call(None, kind="Deployment", name=name, namespace=self.namespace, to_revision=0,
-                               wait=True, timeout=timeout)
+        call = self._wait_call(None, kind="Deployment", name=name, namespace=self.namespace,
+                               to_revision=to_revision, wait=True, timeout=timeout)
         return self._timed("rollouts", lambda: undo_rollout(call))
 
     def _wait_call(self, progress_deadline, **params):
@@ -396,6 +397,22 @@ class StrategyRun(object):
     def fail_gate(self, name, result, kind):
         self.cursor["failed_gate"] = {"name": name, "verdict": result["verdict"], "message": result["message"]}
         raise ModuleFailure("the %s %s ended %s: %s" % (name, kind, result["verdict"], result["message"]), gate=result)
+
+    def gate(self, name, service, gate, extra=()):
+        """Measures the gate; anything but Successful stops the release."""
+        analysis = self.params["analysis"]
+        metrics = checked_metrics("%s metrics" % name, list(gate["metrics"]) + list(extra)) + [
+            {"name": "%s-%s" % (template, name), "template": template,
+             "template_args": {"namespace": self.namespace, "service": service, "version": self.version,
+                               "window": analysis["window"]},
+             "interval": float(analysis["interval"]), "count": analysis["count"],
+             "initial_delay": float(analysis["initial_delay"])} for template in gate["templates"]]
+        if not metrics:
+            return
+        result = self.release.gate(self.params["prometheus"] or None, metrics)
+        if result["verdict"] != "Successful":
+            self.fail_gate(name, result, "gate")
+        self.record(gate=(result["verdict"], "%s: %s" % (name, result["message"])))
 
     def guarded(self, work):
         """Runs work; a failure sends traffic back (unless the release was promoted, or the run lost
