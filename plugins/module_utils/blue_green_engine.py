@@ -94,14 +94,7 @@ class BlueGreen(StrategyRun):
     def run(self):
         if self.params["action"] == "abort" or self.cursor.get("next") is None:
             return self.start()
-
-        def advance():
-            return getattr(self, self.cursor["next"])()
-
-        if self.cursor.get("pending") == "finish":
-            return self.guarded(lambda: self.release.keep_lock() or self.finish(advance))
-        # A lock found lost stops the run before it acts: another run may have.
-        return self.guarded(lambda: self.release.keep_lock() or advance())
+        return self.go_on()
 
     def start(self):
         action = self.params["action"]
@@ -282,28 +275,18 @@ class BlueGreen(StrategyRun):
             self.cursor.update(version=again.get("version"), active_color=again.get("stable_revision") or "",
                                new_color=again.get("new_revision") or "")
 
-        self.take_lock(read_again)
-        try:
-            self.abort(self.cursor.pop("abort_reason", None) or "aborted by %s" % self.cursor["holder"])
-            self.cursor.pop("pending", None)
-        finally:
-            self.release.give_back_lock()
+        self.abort_holding_lock(read_again)
         return self.result(True, "aborted %s %s: traffic on %s" % (self.app, self.version, self.active or "nothing"))
 
     def abort(self, reason):
         """Traffic goes back to the old color at once; the gate that stopped the release is recorded
         and reported even when the way back fails."""
-        failed_gate = self.cursor.get("failed_gate")
         try:
             if self.active:
                 self.switch(0)
                 self.release.scale(self.deployment(self.new), 0, missing_ok=True)
         finally:
-            if failed_gate:
-                self.record(gate=(failed_gate["verdict"], "%s: %s" % (failed_gate["name"], failed_gate["message"])))
-                self.event("gate_failed", "%s %s: the %s gate ended %s: %s" % (
-                    self.app, self.version, failed_gate["name"], failed_gate["verdict"], failed_gate["message"]),
-                    gate=failed_gate["name"], verdict=failed_gate["verdict"], message=failed_gate["message"])
+            self.report_failed_gate()
         self.record(phase="aborted", step="aborted", details={"reason": reason, "traffic": self.active})
         self.event("aborted", "%s %s aborted (%s): %s" % (
             self.app, self.version, "traffic on " + self.active if self.active else "it never served", reason),

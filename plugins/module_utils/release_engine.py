@@ -414,6 +414,25 @@ class StrategyRun(object):
             self.fail_gate(name, result, "gate")
         self.record(gate=(result["verdict"], "%s: %s" % (name, result["message"])))
 
+    def report_failed_gate(self):
+        """Records and reports the gate that stopped the release, if one did."""
+        failed = self.cursor.get("failed_gate")
+        if failed:
+            self.record(gate=(failed["verdict"], "%s: %s" % (failed["name"], failed["message"])))
+            self.event("gate_failed", "%s %s: the %s gate ended %s: %s" % (
+                self.app, self.version, failed["name"], failed["verdict"], failed["message"]),
+                gate=failed["name"], verdict=failed["verdict"], message=failed["message"])
+
+    def abort_holding_lock(self, read_again):
+        """action abort: takes the lock (read_again checks what a run that held it meanwhile left) and
+        takes the way back, giving the lock back whatever happens."""
+        self.take_lock(read_again)
+        try:
+            self.abort(self.cursor.pop("abort_reason", None) or "aborted by %s" % self.cursor["holder"])
+            self.cursor.pop("pending", None)
+        finally:
+            self.release.give_back_lock()
+
     def guarded(self, work):
         """Runs work; a failure sends traffic back (unless the release was promoted, or the run lost
         its lock or was killed) and the lock is given back once nothing is left to do. What the
@@ -455,6 +474,17 @@ class StrategyRun(object):
         except Exception:  # it expires within its ttl
             pass
         return msg
+
+    def go_on(self):
+        """A later call of the run: the part the cursor names next, or all that is left of a promotion
+        an unreachable API server stopped."""
+        def advance():
+            return getattr(self, self.cursor["next"])()
+
+        if self.cursor.get("pending") == "finish":
+            return self.guarded(lambda: self.release.keep_lock() or self.finish(advance))
+        # A lock found lost stops the run before it acts: another run may have.
+        return self.guarded(lambda: self.release.keep_lock() or advance())
 
     def finish(self, advance):
         """Calls advance until the run ends: the rest of a promotion an unreachable API server stopped."""

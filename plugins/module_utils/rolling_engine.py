@@ -101,14 +101,7 @@ class Rolling(StrategyRun):
             return self.abort_run()
         if self.cursor.get("next") is None:
             return self.start()
-
-        def advance():
-            return getattr(self, self.cursor["next"])()
-
-        if self.cursor.get("pending") == "finish":
-            return self.guarded(lambda: self.release.keep_lock() or self.finish(advance))
-        # A lock found lost stops the run before it acts: another run may have.
-        return self.guarded(lambda: self.release.keep_lock() or advance())
+        return self.go_on()
 
     def start(self):
         self.cursor["version"] = self.params["version"]
@@ -196,27 +189,17 @@ class Rolling(StrategyRun):
                 raise ModuleFailure("%s has no rolling update to undo any more (the run that held the lock left "
                                     "it %s)." % (self.app, again.get("phase") or "none"))
 
-        self.take_lock(read_again)
-        try:
-            self.abort(self.cursor.pop("abort_reason", None) or "aborted by %s" % self.cursor["holder"])
-            self.cursor.pop("pending", None)
-        finally:
-            self.release.give_back_lock()
+        self.abort_holding_lock(read_again)
         return self.result(True, "undid %s %s to revision %s" % (self.app, self.version, self.stable_revision))
 
     def abort(self, reason):
         """The Deployment goes back to the revision that served before; the gate that stopped the
         update is recorded and reported even when the undo fails."""
-        failed_gate = self.cursor.get("failed_gate")
         try:
             if self.stable_revision:
                 self.release.undo(self.app, self.params["rollout_timeout"], to_revision=int(self.stable_revision))
         finally:
-            if failed_gate:
-                self.record(gate=(failed_gate["verdict"], "%s: %s" % (failed_gate["name"], failed_gate["message"])))
-                self.event("gate_failed", "%s %s: the %s gate ended %s: %s" % (
-                    self.app, self.version, failed_gate["name"], failed_gate["verdict"], failed_gate["message"]),
-                    gate=failed_gate["name"], verdict=failed_gate["verdict"], message=failed_gate["message"])
+            self.report_failed_gate()
         self.cursor["undone"] = self.stable_revision
         self.record(phase="rolled_back", step="undone", details={"reason": reason})
         self.event("rolled_back", "%s %s rolled back %s: %s" % (
