@@ -290,6 +290,26 @@ EXAMPLES = r"""
     loop_var: modelcard_step
     break_when: modelcard_release is failed or modelcard_release.ended
   register: modelcard_release
+
+- name: Roll the Model Card Generator to 2.0.1, undone to the revision before it if its gate fails
+  terragonlabs.progressive_delivery.release:
+    strategy: rolling
+    app: modelcard-generator
+    namespace: modelcard
+    version: 2.0.1
+    objects: {rolling: "{{ modelcard_objects }}"}
+    rolling:
+      max_surge: 1
+      max_unavailable: 0
+      gate: {templates: [app_success_rate]}
+    prometheus: {url: http://prometheus.monitoring:9090}
+    lock: {holder: release-bot}
+    cursor: "{{ modelcard_update.cursor if modelcard_call > 0 else omit }}"
+  loop: [0, 1]
+  loop_control:
+    loop_var: modelcard_call
+    break_when: modelcard_update is failed or modelcard_update.ended
+  register: modelcard_update
 """
 
 RETURN = r"""
