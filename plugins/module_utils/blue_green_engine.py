@@ -17,7 +17,6 @@ from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.
 from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.release_engine import (
     Paused,
     StrategyRun,
-    checked_metrics,
 )
 from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.release_position import (
     UNFINISHED_PHASES,
@@ -95,14 +94,7 @@ class BlueGreen(StrategyRun):
     def run(self):
         if self.params["action"] == "abort" or self.cursor.get("next") is None:
             return self.start()
-
-        def advance():
-            return getattr(self, self.cursor["next"])()
-
-        if self.cursor.get("pending") == "finish":
-            return self.guarded(lambda: self.release.keep_lock() or self.finish(advance))
-        # A lock found lost stops the run before it acts: another run may have.
-        return self.guarded(lambda: self.release.keep_lock() or advance())
+        return self.go_on()
 
     def start(self):
         action = self.params["action"]
@@ -237,22 +229,6 @@ class BlueGreen(StrategyRun):
                 raise ModuleFailure("the database migration Job %s did not complete within %d seconds" % (name, timeout))
             self.release.sleep(2.0)
 
-    def gate(self, name, service, gate, extra=()):
-        """Measures the gate; anything but Successful stops the release."""
-        analysis = self.params["analysis"]
-        metrics = checked_metrics("%s metrics" % name, list(gate["metrics"]) + list(extra)) + [
-            {"name": "%s-%s" % (template, name), "template": template,
-             "template_args": {"namespace": self.namespace, "service": service, "version": self.version,
-                               "window": analysis["window"]},
-             "interval": float(analysis["interval"]), "count": analysis["count"],
-             "initial_delay": float(analysis["initial_delay"])} for template in gate["templates"]]
-        if not metrics:
-            return
-        result = self.release.gate(self.params["prometheus"] or None, metrics)
-        if result["verdict"] != "Successful":
-            self.fail_gate(name, result, "gate")
-        self.record(gate=(result["verdict"], "%s: %s" % (name, result["message"])))
-
     def promote(self):
         """The new color at full size takes all traffic; the post-promotion gate measures it there."""
         bg = self.blue_green
@@ -299,28 +275,18 @@ class BlueGreen(StrategyRun):
             self.cursor.update(version=again.get("version"), active_color=again.get("stable_revision") or "",
                                new_color=again.get("new_revision") or "")
 
-        self.take_lock(read_again)
-        try:
-            self.abort(self.cursor.pop("abort_reason", None) or "aborted by %s" % self.cursor["holder"])
-            self.cursor.pop("pending", None)
-        finally:
-            self.release.give_back_lock()
+        self.abort_holding_lock(read_again)
         return self.result(True, "aborted %s %s: traffic on %s" % (self.app, self.version, self.active or "nothing"))
 
     def abort(self, reason):
         """Traffic goes back to the old color at once; the gate that stopped the release is recorded
         and reported even when the way back fails."""
-        failed_gate = self.cursor.get("failed_gate")
         try:
             if self.active:
                 self.switch(0)
                 self.release.scale(self.deployment(self.new), 0, missing_ok=True)
         finally:
-            if failed_gate:
-                self.record(gate=(failed_gate["verdict"], "%s: %s" % (failed_gate["name"], failed_gate["message"])))
-                self.event("gate_failed", "%s %s: the %s gate ended %s: %s" % (
-                    self.app, self.version, failed_gate["name"], failed_gate["verdict"], failed_gate["message"]),
-                    gate=failed_gate["name"], verdict=failed_gate["verdict"], message=failed_gate["message"])
+            self.report_failed_gate()
         self.record(phase="aborted", step="aborted", details={"reason": reason, "traffic": self.active})
         self.event("aborted", "%s %s aborted (%s): %s" % (
             self.app, self.version, "traffic on " + self.active if self.active else "it never served", reason),

@@ -272,10 +272,11 @@ class Release(object):
             self._note_lost(failure)
             raise
 
-    def undo(self, name, timeout):
+    def undo(self, name, timeout, to_revision=0):
+        """Undoes the Deployment to to_revision (0: the previous one) and waits for it."""
         self.keep_lock()
-        call = self._wait_call(None, kind="Deployment", name=name, namespace=self.namespace, to_revision=0,
-                               wait=True, timeout=timeout)
+        call = self._wait_call(None, kind="Deployment", name=name, namespace=self.namespace,
+                               to_revision=to_revision, wait=True, timeout=timeout)
         return self._timed("rollouts", lambda: undo_rollout(call))
 
     def _wait_call(self, progress_deadline, **params):
@@ -397,6 +398,41 @@ class StrategyRun(object):
         self.cursor["failed_gate"] = {"name": name, "verdict": result["verdict"], "message": result["message"]}
         raise ModuleFailure("the %s %s ended %s: %s" % (name, kind, result["verdict"], result["message"]), gate=result)
 
+    def gate(self, name, service, gate, extra=()):
+        """Measures the gate; anything but Successful stops the release."""
+        analysis = self.params["analysis"]
+        metrics = checked_metrics("%s metrics" % name, list(gate["metrics"]) + list(extra)) + [
+            {"name": "%s-%s" % (template, name), "template": template,
+             "template_args": {"namespace": self.namespace, "service": service, "version": self.version,
+                               "window": analysis["window"]},
+             "interval": float(analysis["interval"]), "count": analysis["count"],
+             "initial_delay": float(analysis["initial_delay"])} for template in gate["templates"]]
+        if not metrics:
+            return
+        result = self.release.gate(self.params["prometheus"] or None, metrics)
+        if result["verdict"] != "Successful":
+            self.fail_gate(name, result, "gate")
+        self.record(gate=(result["verdict"], "%s: %s" % (name, result["message"])))
+
+    def report_failed_gate(self):
+        """Records and reports the gate that stopped the release, if one did."""
+        failed = self.cursor.get("failed_gate")
+        if failed:
+            self.record(gate=(failed["verdict"], "%s: %s" % (failed["name"], failed["message"])))
+            self.event("gate_failed", "%s %s: the %s gate ended %s: %s" % (
+                self.app, self.version, failed["name"], failed["verdict"], failed["message"]),
+                gate=failed["name"], verdict=failed["verdict"], message=failed["message"])
+
+    def abort_holding_lock(self, read_again):
+        """action abort: takes the lock (read_again checks what a run that held it meanwhile left) and
+        takes the way back, giving the lock back whatever happens."""
+        self.take_lock(read_again)
+        try:
+            self.abort(self.cursor.pop("abort_reason", None) or "aborted by %s" % self.cursor["holder"])
+            self.cursor.pop("pending", None)
+        finally:
+            self.release.give_back_lock()
+
     def guarded(self, work):
         """Runs work; a failure sends traffic back (unless the release was promoted, or the run lost
         its lock or was killed) and the lock is given back once nothing is left to do. What the
@@ -438,6 +474,17 @@ class StrategyRun(object):
         except Exception:  # it expires within its ttl
             pass
         return msg
+
+    def go_on(self):
+        """A later call of the run: the part the cursor names next, or all that is left of a promotion
+        an unreachable API server stopped."""
+        def advance():
+            return getattr(self, self.cursor["next"])()
+
+        if self.cursor.get("pending") == "finish":
+            return self.guarded(lambda: self.release.keep_lock() or self.finish(advance))
+        # A lock found lost stops the run before it acts: another run may have.
+        return self.guarded(lambda: self.release.keep_lock() or advance())
 
     def finish(self, advance):
         """Calls advance until the run ends: the rest of a promotion an unreachable API server stopped."""

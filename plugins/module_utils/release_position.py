@@ -60,3 +60,17 @@ def blue_green_position(record, serving_color, serving_version, version):
         position.update(active_color=serving_color, new_color="green" if serving_color == "blue" else "blue",
                         active_version=serving_version)
     return position
+
+
+def rolling_position(record, serving, version, image):
+    """serving: the version, image and revision the application's Deployment runs (None before its
+    first release). released: it runs version's image and the record says that release was promoted.
+    resuming: a run of version was interrupted, so its record goes on. stable_revision: the revision
+    a failed update is undone to - the one an interrupted rolling update recorded (what runs now may
+    be that update's), else the one running now."""
+    record, serving = record or {}, serving or {}
+    unfinished = record.get("strategy") == "rolling" and record.get("phase") in UNFINISHED_PHASES
+    return {"released": (serving.get("version") == str(version) and serving.get("image") == image
+                         and record.get("version") == str(version) and record.get("phase") == "promoted"),
+            "resuming": unfinished and record.get("version") == str(version),
+            "stable_revision": (record.get("stable_revision") or "") if unfinished else serving.get("revision", "")}

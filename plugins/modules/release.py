@@ -15,8 +15,8 @@ description:
   - The release engine runs a strategy's steps, reconciled over a step index as Argo Rollouts keeps
     them, with one abort path and one promote path. Each call does the next part of the release and returns
     a RV(cursor) that the next call is given back, so that a play calling it in a loop shows progress
-    once per step (see the P(terragonlabs.progressive_delivery.canary#role) and
-    P(terragonlabs.progressive_delivery.blue_green#role) roles).
+    once per step (see the P(terragonlabs.progressive_delivery.canary#role),
+    P(terragonlabs.progressive_delivery.blue_green#role) and P(terragonlabs.progressive_delivery.rolling#role) roles).
   - The first call of a run reads where the release stands (its record and the cluster), refuses a
     release while another version's is paused or unfinished, takes the release lock (waiting for a
     killed run's to expire), records the release and brings the new version up. Each later call runs
@@ -27,21 +27,26 @@ description:
     a run whose ansible-playbook was killed.
   - A failure (a Failed or Error analysis, pods that never become ready, a refused request) aborts in
     process - traffic back to the stable version first, then sizes, the record, the events.
-  - Events (C(started), C(step_completed), C(paused), C(gate_failed), C(aborted), C(promoted)) go to the
-    targets of O(notify) as they happen, and are listed in RV(events).
+  - A rolling update (O(strategy=rolling)) updates the application's own Deployment as a RollingUpdate
+    and waits for it in its first call; its second call measures the post-update gate and records the
+    promotion. Its way back undoes the Deployment to the revision that served before (recorded as
+    C(stable_revision)), and the release is recorded as C(rolled_back).
+  - Events (C(started), C(step_completed), C(paused), C(gate_failed), C(aborted), C(promoted),
+    C(rolled_back)) go to the targets of O(notify) as they happen, and are listed in RV(events).
 author:
   - Terragon Labs (@terragonlabs)
 options:
   strategy:
-    description: The release strategy; O(canary) or O(blue_green) holds its settings.
+    description: The release strategy; O(canary), O(blue_green) or O(rolling) holds its settings.
     type: str
-    choices: [canary, blue_green]
+    choices: [canary, blue_green, rolling]
     required: true
   action:
     description:
       - V(run) releases O(version) (or goes on with its interrupted release); V(promote) goes on with
         the recorded release past its pause (a canary with O(canary.full) promotes at once); V(abort)
-        sends traffic back to what served before and records the release as aborted.
+        sends traffic back to what served before and records the release as aborted (a rolling update
+        is undone to its stable revision and recorded as rolled back; it never pauses, so it cannot be promoted).
     type: str
     choices: [run, promote, abort]
     default: run
@@ -66,8 +71,9 @@ options:
   objects:
     description:
       - The new version's objects as data, for each track (C(canary), C(stable)) or color (C(blue),
-        C(green)) - its Deployment and Services. They are applied server-side; each Deployment's
-        C(spec.replicas) is set by the engine.
+        C(green)), or under C(rolling) the application's own - its Deployment and Services. They are
+        applied server-side; each Deployment's C(spec.replicas) is set by the engine (and a rolling
+        update's C(spec.strategy)).
     type: dict
     default: {}
   canary:
@@ -169,6 +175,24 @@ options:
         description: Seconds the migration Job may take.
         type: int
         default: 600
+  rolling:
+    description: The rolling strategy's settings.
+    type: dict
+    default: {}
+    suboptions:
+      max_surge:
+        description: Pods above O(replicas) during the update, a count or a percentage (C(25%)).
+        type: raw
+        default: 25%
+      max_unavailable:
+        description: Pods of O(replicas) that may be unavailable during the update, a count or a percentage.
+        type: raw
+        default: 25%
+      gate:
+        description: The post-update gate, measured on the Service named after the application once the update is rolled out.
+        type: dict
+        default: {}
+        suboptions: *gate_suboptions
   analysis:
     description: How the built-in templates of an analysis or gate measure.
     type: dict
@@ -266,6 +290,26 @@ EXAMPLES = r"""
     loop_var: modelcard_step
     break_when: modelcard_release is failed or modelcard_release.ended
   register: modelcard_release
+
+- name: Roll the Model Card Generator to 2.0.1, undone to the revision before it if its gate fails
+  terragonlabs.progressive_delivery.release:
+    strategy: rolling
+    app: modelcard-generator
+    namespace: modelcard
+    version: 2.0.1
+    objects: {rolling: "{{ modelcard_objects }}"}
+    rolling:
+      max_surge: 1
+      max_unavailable: 0
+      gate: {templates: [app_success_rate]}
+    prometheus: {url: http://prometheus.monitoring:9090}
+    lock: {holder: release-bot}
+    cursor: "{{ modelcard_update.cursor if modelcard_call > 0 else omit }}"
+  loop: [0, 1]
+  loop_control:
+    loop_var: modelcard_call
+    break_when: modelcard_update is failed or modelcard_update.ended
+  register: modelcard_update
 """
 
 RETURN = r"""
@@ -311,9 +355,10 @@ from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.
 from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.metrics.options import (
     PROMETHEUS_OPTION,
 )
+from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.rolling_engine import Rolling
 
 
-STRATEGIES = {"canary": Canary, "blue_green": BlueGreen}
+STRATEGIES = {"canary": Canary, "blue_green": BlueGreen, "rolling": Rolling}
 
 
 def run(module):
@@ -359,6 +404,11 @@ def main():
             scale_down_delay=dict(type="int", default=30),
             migration_job=dict(type="dict", default={}),
             migration_timeout=dict(type="int", default=600),
+        )),
+        rolling=dict(type="dict", default={}, options=dict(
+            max_surge=dict(type="raw", default="25%"),
+            max_unavailable=dict(type="raw", default="25%"),
+            gate=gate,
         )),
         analysis=dict(type="dict", default={}, options=dict(
             window=dict(type="str", default="1m"),

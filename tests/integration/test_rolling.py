@@ -1,18 +1,26 @@
 """Rolling updates through playbooks/rolling.yml: gated, and undone when they fail."""
 
 import json
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 from kubernetes import client
 
-from conftest import run_playbook
+from conftest import REPO, ansible_env, kill_tree, run_playbook
 
 APP = "modelcard-generator"
 FAST = {"pd_gate_count": 1, "pd_gate_initial_delay": 6}
 
 
+def arguments(namespace, version, **extra):
+    return ["-i", "inventories/local", "-e", json.dumps(dict(FAST, pd_namespace=namespace, release_version=version,
+                                                             **extra))]
+
+
 def roll(cluster, namespace, version, check=True, **extra):
-    variables = dict(FAST, pd_namespace=namespace, release_version=version, **extra)
-    return run_playbook(cluster, "rolling.yml", "-i", "inventories/local", "-e", json.dumps(variables), check=check)
+    return run_playbook(cluster, "rolling.yml", *arguments(namespace, version, **extra), check=check)
 
 
 def running(api_client, namespace):
@@ -20,9 +28,18 @@ def running(api_client, namespace):
     return deployment.spec.template.spec.containers[0].image.rsplit(":", 1)[1], deployment.status.ready_replicas
 
 
-def phase(api_client, namespace):
+def record(api_client, namespace):
     data = client.CoreV1Api(api_client).read_namespaced_config_map(f"{APP}-release", namespace).data
-    return json.loads(data["release.json"])["phase"]
+    return json.loads(data["release.json"])
+
+
+def phase(api_client, namespace):
+    return record(api_client, namespace)["phase"]
+
+
+def revision(api_client, namespace):
+    deployment = client.AppsV1Api(api_client).read_namespaced_deployment(APP, namespace)
+    return deployment.metadata.annotations.get("deployment.kubernetes.io/revision")
 
 
 def test_rolling_updates_are_gated_and_undone_when_they_fail(api_client, cluster, namespace):
@@ -45,3 +62,47 @@ def test_rolling_updates_are_gated_and_undone_when_they_fail(api_client, cluster
     roll(cluster, namespace, "1.1.0")
     assert running(api_client, namespace) == ("1.1.0", 3)
     assert phase(api_client, namespace) == "promoted"
+
+
+def test_sizes_kubernetes_would_refuse_are_named_before_anything_changes(api_client, cluster, namespace):
+    refused = roll(cluster, namespace, "1.0.0", check=False, rolling_max_surge=0, rolling_max_unavailable="0%")
+    assert refused.returncode == 2
+    assert "rolling_max_surge and rolling_max_unavailable cannot both be 0" in refused.stdout
+    assert not client.AppsV1Api(api_client).list_namespaced_deployment(namespace).items
+    assert [c.metadata.name for c in client.CoreV1Api(api_client).list_namespaced_config_map(namespace).items] == [
+        "kube-root-ca.crt"]
+    assert not client.CoordinationV1Api(api_client).list_namespaced_lease(namespace).items
+
+
+def test_an_interrupted_update_that_fails_when_run_again_is_undone_to_the_revision_before_it(
+        api_client, cluster, namespace):
+    """The killed run left its version running as a new revision: the re-run must go back to the
+    revision recorded before the update began, not to the one the killed run made."""
+    roll(cluster, namespace, "1.0.0")
+    never_ready = {"pd_pod_annotations_by_version": {"3.0.0": {"simulator.terragonlabs.io/ready": "false"}},
+                   "rolling_lock_ttl": 10}
+    process = subprocess.Popen(
+        [str(Path(sys.executable).parent / "ansible-playbook"), str(REPO / "playbooks" / "rolling.yml"),
+         *arguments(namespace, "3.0.0", **never_ready)],
+        cwd=REPO, env=ansible_env(cluster), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        # Pods that never become ready hold the killed run in its rollout wait, after revision 2 exists.
+        while revision(api_client, namespace) != "2":
+            assert process.poll() is None and time.monotonic() < deadline, "the update never made revision 2"
+            time.sleep(0.5)
+    finally:
+        if process.poll() is None:
+            kill_tree(process.pid)
+        process.wait()
+    assert (record(api_client, namespace)["phase"], record(api_client, namespace)["stable_revision"]) == (
+        "progressing", "1")
+
+    again = roll(cluster, namespace, "3.0.0", check=False, pd_progress_deadline_seconds=5, **never_ready)
+
+    assert again.returncode != 0
+    assert "exceeded its progress deadline" in again.stdout and "undone to revision 1" in again.stdout
+    assert running(api_client, namespace) == ("1.0.0", 3)
+    assert phase(api_client, namespace) == "rolled_back"
+    assert not client.CoordinationV1Api(api_client).list_namespaced_lease(namespace).items

@@ -12,6 +12,10 @@ from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.
     plural,
 )
 from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.release_lock import process_ancestors
+from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.rolling_engine import (
+    rolling_update,
+    serving,
+)
 
 
 @pytest.mark.parametrize("kind, resource", [
@@ -55,6 +59,43 @@ def test_metrics_get_metric_gates_defaults_and_a_bad_one_is_named():
     assert metrics[0]["consecutive_error_limit"] == 4 and metrics[0]["on_nan"] == "Failed"
     with pytest.raises(ModuleFailure, match=r"canary_steps\[1\].analysis.metrics: .*count"):
         checked_metrics("canary_steps[1].analysis.metrics", [{"name": "errors", "count": "many"}])
+
+
+@pytest.mark.parametrize("max_surge, max_unavailable, sizes", [
+    ("25%", "25%", {"maxSurge": "25%", "maxUnavailable": "25%"}),
+    (1, 0, {"maxSurge": 1, "maxUnavailable": 0}),
+    ("2", "0%", {"maxSurge": 2, "maxUnavailable": "0%"}),  # a count given as text is a count
+    (0, "100%", {"maxSurge": 0, "maxUnavailable": "100%"}),
+])
+def test_a_rolling_update_takes_counts_and_percentages_as_kubernetes_does(max_surge, max_unavailable, sizes):
+    assert rolling_update(max_surge, max_unavailable) == {"type": "RollingUpdate", "rollingUpdate": sizes}
+
+
+@pytest.mark.parametrize("max_surge, max_unavailable, named", [
+    ("25 percent", "25%", "rolling_max_surge"),
+    ("25%", -1, "rolling_max_unavailable"),
+    ("25%", "1.5", "rolling_max_unavailable"),
+    (True, "25%", "rolling_max_surge"),
+    ("", "25%", "rolling_max_surge"),
+    (0, "0%", "rolling_max_surge and rolling_max_unavailable cannot both be 0"),
+])
+def test_sizes_kubernetes_would_refuse_are_named_before_anything_changes(max_surge, max_unavailable, named):
+    with pytest.raises(ModuleFailure, match="^" + named):
+        rolling_update(max_surge, max_unavailable)
+
+
+@pytest.mark.parametrize("deployment, expected", [
+    (None, None),
+    ({"metadata": {"annotations": {"deployment.kubernetes.io/revision": "2"}},
+      "spec": {"template": {"metadata": {"labels": {"app.kubernetes.io/version": "1.1.0"}},
+                            "spec": {"containers": [{"image": "shop:1.1.0"}, {"image": "proxy:3"}]}}}},
+     {"version": "1.1.0", "image": "shop:1.1.0", "revision": "2"}),
+    # Created but never rolled out by the Deployment controller, unlabelled.
+    ({"metadata": {}, "spec": {"template": {"spec": {"containers": [{"image": "shop:1.1.0"}]}}}},
+     {"version": "", "image": "shop:1.1.0", "revision": ""}),
+])
+def test_what_a_deployment_runs_is_its_templates_version_and_first_image(deployment, expected):
+    assert serving(deployment) == expected
 
 
 def write_stat(proc, pid, ppid, start):

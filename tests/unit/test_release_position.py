@@ -5,6 +5,7 @@ import pytest
 from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.release_position import (
     blue_green_position,
     canary_position,
+    rolling_position,
 )
 
 
@@ -71,3 +72,37 @@ def bg_record(phase, version="1.1.0", old="blue", new="green", step="switch"):
 def test_blue_green_position(record, serving, expected):
     flags = {"switched": False, "first_unfinished": False, "cleanup_pending": False}
     assert blue_green_position(record, serving[0], serving[1], "1.1.0") == dict(flags, **expected)
+
+
+def rolling_record(phase, version="1.1.0", stable_revision="3", strategy="rolling"):
+    return {"strategy": strategy, "version": version, "phase": phase, "stable_revision": stable_revision}
+
+
+def runs(version, revision="4", image=None):
+    return {"version": version, "image": image or "shop:" + version, "revision": revision}
+
+
+@pytest.mark.parametrize("record, serving, released, resuming, stable_revision", [
+    # A first release: nothing runs, nothing to undo to.
+    (None, None, False, False, ""),
+    # A new version: a failure goes back to the revision running now.
+    (rolling_record("promoted", version="1.0.0"), runs("1.0.0"), False, False, "4"),
+    # This version runs and its release was promoted: nothing to do.
+    (rolling_record("promoted"), runs("1.1.0"), True, False, "4"),
+    # It runs, but another image of it, or the record says it failed or was rolled back: updated again.
+    (rolling_record("promoted"), runs("1.1.0", image="mirror/shop:1.1.0"), False, False, "4"),
+    (rolling_record("rolled_back"), runs("1.1.0"), False, False, "4"),
+    # The Deployment was undone after the update failed (the record is promoted, the template older).
+    (rolling_record("promoted"), runs("1.0.0"), False, False, "4"),
+    # An interrupted update of this version resumes, and goes back to what served before it...
+    (rolling_record("progressing"), runs("1.1.0"), False, True, "3"),
+    # ...even when it was a first release.
+    (rolling_record("progressing", stable_revision=""), runs("1.1.0", revision="1"), False, True, ""),
+    # Another version's interrupted update: what it left running is no revision to go back to.
+    (rolling_record("progressing", version="1.2.0"), runs("1.2.0"), False, False, "3"),
+    # Another strategy's unfinished release says nothing of the Deployment's revisions.
+    (rolling_record("paused", strategy="canary"), runs("1.0.0"), False, False, "4"),
+])
+def test_rolling_position(record, serving, released, resuming, stable_revision):
+    assert rolling_position(record, serving, "1.1.0", "shop:1.1.0") == {
+        "released": released, "resuming": resuming, "stable_revision": stable_revision}
