@@ -145,6 +145,17 @@ def test_a_release_in_a_freeze_window_is_refused_unless_overridden_with_a_reason
     assert "pd_app_config in the playbooks)[0]: ConfigMap 'no-such-settings' does not exist" in unknown.stdout
     untouched(api_client, namespace)
 
+    # Outside any window, --check copies nothing either.
+    core = client.CoreV1Api(api_client)
+    set_settings(core, namespace, "v1")
+    checked = play(cluster, "blue_green.yml", namespace, options=("--check", "--diff"), release_version="1.0.0",
+                   pd_app_config=[{"name": "settings"}],
+                   pd_freeze_windows=[{"name": "past", "start": "2019-12-01", "end": "2020-01-01"}])
+    assert "would release modelcard-generator 1.0.0" in checked.stdout
+    assert copies(core, namespace) == []
+    core.delete_namespaced_config_map("settings", namespace)
+    untouched(api_client, namespace)
+
     reason = "hotfix for the checkout outage"
     play(cluster, "blue_green.yml", namespace, release_version="1.0.0", freeze_override=reason,
          pd_notify_targets=[{"type": "webhook", "url": receiver.url + "/hooks"}], **frozen)
