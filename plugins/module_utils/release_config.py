@@ -153,9 +153,9 @@ def run_release_config(module):
     for warning in warnings:
         module.ansible.warn(warning)
     result = {"changed": bool(created or pruned), "copies": copies, "references": references(entries, copies),
-              "created": created, "pruned": [name for _, name in pruned]}
+              "created": created, "pruned": [name for _kind, name in pruned]}
     if module.diff_mode:
-        before = sorted(name for _, name in existing)
+        before = sorted(name for _kind, name in existing)
         result["diff"] = {"before": {"copies": before},
                           "after": {"copies": sorted(set(before) - set(result["pruned"]) | set(created))}}
     return result

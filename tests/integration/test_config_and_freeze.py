@@ -66,8 +66,8 @@ def receiver():
     stub.close()
 
 
-def test_abort_and_rollback_bring_back_the_config_the_version_was_released_with(api_client, cluster, namespace,
-                                                                                  receiver):
+def test_abort_and_rollback_bring_back_the_config_the_version_was_released_with(
+        api_client, cluster, namespace, receiver):
     core = client.CoreV1Api(api_client)
     set_settings(core, namespace, "v1")
     core.create_namespaced_secret(namespace, client.V1Secret(
@@ -86,7 +86,7 @@ def test_abort_and_rollback_bring_back_the_config_the_version_was_released_with(
     set_settings(core, namespace, "v2")
     runs.append(play(cluster, "blue_green.yml", namespace, release_version="1.1.0", **options))
     assert serving_config(api_client, namespace) == ("1.1.0", "v2", secret_copy)
-    current, history, _ = record(core, namespace)
+    current, history = record(core, namespace)[:2]
     assert current["config"]["Secret/credentials"] == secret_copy
     assert current["config"]["ConfigMap/settings"] != history[0]["config"]["ConfigMap/settings"]
     assert copies(core, namespace) == sorted([secret_copy, current["config"]["ConfigMap/settings"],
@@ -124,8 +124,8 @@ def untouched(api_client, namespace):
     assert client.CoordinationV1Api(api_client).list_namespaced_lease(namespace).items == []
 
 
-def test_a_release_in_a_freeze_window_is_refused_unless_overridden_with_a_reason(api_client, cluster, namespace,
-                                                                              receiver):
+def test_a_release_in_a_freeze_window_is_refused_unless_overridden_with_a_reason(
+        api_client, cluster, namespace, receiver):
     frozen = {"pd_freeze_windows": [window_around_now(time_zone="Asia/Tokyo")]}
     for options in ((), ("--check", "--diff")):
         refused = play(cluster, "blue_green.yml", namespace, check=False, options=options, release_version="1.0.0",
