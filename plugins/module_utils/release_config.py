@@ -18,6 +18,7 @@ import posixpath
 from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.kube_client import ApiError
 from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.naming import (
     app_labels,
+    check_app_name,
     label_selector,
 )
 from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.release_record import (
@@ -111,13 +112,15 @@ def references(entries, copies):
 def run_release_config(module):
     params = module.params
     app, namespace = params["app"], params["namespace"]
+    check_app_name(module, app)
     try:
         entries = check_entries(params["config"], params["parameter"])
     except ValueError as error:
         module.fail(str(error))
     release, history = decode(read_record(module, app, namespace))
     restored = restored_copies(release, history, params["version"]) if params["restore"] else {}
-    copies, created, warnings = {}, [], []
+    # Every source is read before anything is written, so that a missing one changes nothing.
+    copies, to_create, warnings = {}, [], []
     for index, entry in enumerate(entries):
         key = source_key(entry["kind"], entry["name"])
         plural = KINDS[entry["kind"]]
@@ -137,8 +140,11 @@ def run_release_config(module):
         body = copy_of(source, app)
         copies[key] = body["metadata"]["name"]
         if not _exists(module, plural, namespace, copies[key]):
-            module.client.create("v1", plural, namespace, body, dry_run=module.dry_run)
-            created.append(copies[key])
+            to_create.append((plural, body))
+    created = []
+    for plural, body in to_create:
+        module.client.create("v1", plural, namespace, body, dry_run=module.dry_run)
+        created.append(body["metadata"]["name"])
     keep = all_recorded_copies(release, history) | set(copies.values())
     existing = [(plural, item["metadata"]["name"]) for plural in sorted(set(KINDS.values()))
                 for item in module.client.list("v1", plural, namespace, label_selector=label_selector(
