@@ -172,3 +172,24 @@ def test_a_release_in_a_freeze_window_is_refused_unless_overridden_with_a_reason
     play(cluster, "blue_green.yml", namespace, release_version="1.1.0", freeze_override=reason, **frozen)
     play(cluster, "rollback.yml", namespace, **frozen)
     assert record(client.CoreV1Api(api_client), namespace)[0]["details"]["rolled_back_to"] == "1.0.0"
+
+
+def test_a_canary_promoted_after_its_pause_keeps_the_config_its_release_started_with(api_client, cluster, namespace):
+    core, apps = client.CoreV1Api(api_client), client.AppsV1Api(api_client)
+    canary = {"pd_app_config": [{"name": "settings"}], "pd_canary_router": "replicas",
+              "pd_canary_steps": [{"pause": {}}], "pd_canary_background_analysis": {}}
+
+    def stable_config():
+        pod = apps.read_namespaced_deployment(f"{APP}-stable", namespace).spec.template.spec
+        return core.read_namespaced_config_map(pod.containers[0].env_from[0].config_map_ref.name, namespace).data["MODE"]
+
+    set_settings(core, namespace, "v1")
+    play(cluster, "canary.yml", namespace, release_version="1.0.0", **canary)
+    set_settings(core, namespace, "v2")
+    play(cluster, "canary.yml", namespace, release_version="1.1.0", **canary)
+    assert record(core, namespace)[0]["phase"] == "paused"
+    # Changed while the release waits: the promotion still gives stable what the canary ran.
+    set_settings(core, namespace, "v3")
+    play(cluster, "promote.yml", namespace, **canary)
+    assert (apps.read_namespaced_deployment(f"{APP}-stable", namespace).metadata.labels["app.kubernetes.io/version"],
+            stable_config()) == ("1.1.0", "v2")
