@@ -195,7 +195,7 @@ class Release(object):
         gate = changes.pop("gate", (None, None))
         params = dict((field, None) for field in (
             "release_id", "strategy", "version", "phase", "step", "stable_revision", "stable_images",
-            "new_revision", "new_images", "details"))
+            "new_revision", "new_images", "config", "details"))
         params.update(changes)
         params.update(app=self.app, namespace=self.namespace, state="present", history_limit=10,
                       gate_verdict=gate[0], gate_message=gate[1])
@@ -374,10 +374,21 @@ class StrategyRun(object):
         return self.cursor["version"]
 
     def event(self, event, text, **details):
+        freeze = self.params["freeze"]
+        if event == "started" and freeze:
+            text += " Released inside freeze window %s: %s" % (freeze["window"], freeze["override"])
+            details.update(freeze_window=freeze["window"], freeze_override=freeze["override"])
         self.release.event(event, self.version, self.strategy, text, details)
 
     def record(self, **changes):
+        """Updates the record; a new release records its config copies and a freeze override too."""
         self.changed = True
+        freeze = self.params["freeze"]
+        if changes.get("release_id"):
+            changes["config"] = self.params["config"]
+            if freeze:
+                changes["details"] = dict(changes.get("details") or {}, freeze_window=freeze["window"],
+                                          freeze_override=freeze["override"])
         return self.release.record(**changes)
 
     def result(self, ended, progress, **extra):

@@ -35,7 +35,7 @@ GATE_VERDICTS = ("Successful", "Inconclusive", "Failed", "Error")
 # Fields a run may set; anything else is refused, so nothing unexpected (a secret) lands in a
 # ConfigMap that every reader of the namespace can read.
 FIELDS = ("strategy", "version", "phase", "step", "stable_revision", "stable_images", "new_revision",
-          "new_images", "details")
+          "new_images", "config", "details")
 SECRET_LOOKING = re.compile(r"pass|secret|token|credential|api.?key|private.?key|auth", re.IGNORECASE)
 
 

@@ -248,6 +248,28 @@ options:
   cursor:
     description: The RV(cursor) the previous call of this run returned; empty for the first call.
     type: dict
+  config:
+    description:
+      - The new version's config copies, as M(terragonlabs.progressive_delivery.release_config) returns
+        them (RV(terragonlabs.progressive_delivery.release_config#module:copies)), recorded with the release
+        so that a rollback can bring them back. Names only.
+    type: dict
+    default: {}
+  freeze:
+    description:
+      - The freeze window this release goes ahead in, and why, as
+        M(terragonlabs.progressive_delivery.release_freeze) returns them; recorded with the release (its
+        C(details.freeze_window) and C(details.freeze_override)) and said in its C(started) event.
+    type: dict
+    suboptions:
+      window:
+        description: The window's name.
+        type: str
+        required: true
+      override:
+        description: The reason the release goes ahead.
+        type: str
+        required: true
 extends_documentation_fragment:
   - terragonlabs.progressive_delivery.metrics.prometheus
   - kubernetes.core.k8s_auth_options
@@ -426,6 +448,11 @@ def main():
         )),
         notify=dict(type="dict", default={}),
         cursor=dict(type="dict"),
+        config=dict(type="dict", default={}),
+        freeze=dict(type="dict", options=dict(
+            window=dict(type="str", required=True),
+            override=dict(type="str", required=True),
+        )),
     ), required_if=[("strategy", "canary", ["canary"]), ("strategy", "blue_green", ["blue_green"])]).run(run)
 
 

@@ -81,6 +81,11 @@ options:
   new_images:
     description: Images of the new version, by container name.
     type: dict
+  config:
+    description:
+      - The release's config copies, as M(terragonlabs.progressive_delivery.release_config) returns them
+        (C(<kind>/<source name>) to the copy's name), which a rollback to this release brings back.
+    type: dict
   gate_verdict:
     description:
       - The last gate's verdict, as M(terragonlabs.progressive_delivery.metric_gate) returns it.
@@ -194,6 +199,9 @@ release:
     new_images:
       description: The new images by container, when recorded.
       type: dict
+    config:
+      description: The release's config copies, C(<kind>/<source name>) to the copy's name, when recorded.
+      type: dict
     gate:
       description: The last gate verdict, with C(verdict), C(message) and C(time), or null.
       type: dict
@@ -242,6 +250,7 @@ def main():
         stable_images=dict(type="dict"),
         new_revision=dict(type="str"),
         new_images=dict(type="dict"),
+        config=dict(type="dict"),
         gate_verdict=dict(type="str", choices=list(GATE_VERDICTS)),
         gate_message=dict(type="str"),
         details=dict(type="dict"),

@@ -73,6 +73,8 @@ def valid_arguments(module, namespace):
     return {
         "metric_gate": {"metrics": [{"name": "constant", "query": "vector(1)", "success": {"min": 0}}],
                         "prometheus": {"url": "http://127.0.0.1:29090"}},
+        # The release record stands in for the application's settings.
+        "release_config": {"app": APP, "namespace": namespace, "config": [{"name": f"{APP}-release"}]},
         "release_info": {"app": APP, "namespace": namespace},
         "release_lock": {"app": APP, "namespace": namespace, "holder": "fixture"},
         "release_record": {"app": APP, "namespace": namespace, "phase": "progressing"},
@@ -184,6 +186,16 @@ def semantic_mutations(module, base):
         if module == "rollout_scale":
             names.append(with_("replicas", NEGATIVE))
         return names
+    if module == "release_config":
+        source = base["config"][0]
+        return names + [
+            with_("app", BAD_LABELS),
+            with_("config", st.from_regex(r"\Aetc/[a-z]{1,8}\Z").map(lambda path: [dict(source, mount_path=path)]),
+                  "config[0].mount_path"),
+            # A missing source after one that exists: nothing is copied.
+            with_("config", st.from_regex(r"\Aabsent-[a-z]{1,8}\Z").map(lambda name: [source, {"name": name}]),
+                  "config[1]"),
+        ]
     if module in ("release_info", "release_lock", "release_record"):
         names.append(with_("app", BAD_LABELS))
         if module == "release_lock":

@@ -60,15 +60,20 @@ def test_the_deployer_alone_releases_promotes_rolls_back_and_reports(
         api_client, cluster, namespace, tmp_path):
     kubeconfig = provision(cluster, namespace, tmp_path, api_client)
     assert "client-certificate" not in open(kubeconfig).read()
+    # The application's Secret, copied with each release.
+    client.CoreV1Api(api_client).create_namespaced_secret(namespace, client.V1Secret(
+        metadata=client.V1ObjectMeta(name="credentials"), string_data={"TOKEN": "t"}))
+    config = {"pd_app_config": [{"kind": "Secret", "name": "credentials"}]}
 
-    as_deployer(cluster, kubeconfig, namespace, "blue_green.yml", release_version="1.0.0")
+    as_deployer(cluster, kubeconfig, namespace, "blue_green.yml", release_version="1.0.0", **config)
     # Through the pre-promotion gate and its smoke test, then a pause, then a later run promotes.
-    as_deployer(cluster, kubeconfig, namespace, "blue_green.yml", release_version="1.1.0", auto_promote=False)
+    as_deployer(cluster, kubeconfig, namespace, "blue_green.yml", release_version="1.1.0", auto_promote=False,
+                **config)
     assert phase(api_client, namespace) == "paused"
-    as_deployer(cluster, kubeconfig, namespace, "promote.yml")
+    as_deployer(cluster, kubeconfig, namespace, "promote.yml", **config)
     assert serving(api_client, namespace) == ("green", "1.1.0")
 
-    as_deployer(cluster, kubeconfig, namespace, "rollback.yml")
+    as_deployer(cluster, kubeconfig, namespace, "rollback.yml", **config)
     assert serving(api_client, namespace) == ("blue", "1.0.0")
     status = as_deployer(cluster, kubeconfig, namespace, "status.yml")
     assert "phase: rolled_back" in status.stdout

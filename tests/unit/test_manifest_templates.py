@@ -27,7 +27,7 @@ WORKLOAD = {
     "workload_health_path": "/health", "workload_resources": RESOURCES, "workload_pod_labels": {},
     "workload_pod_annotations": {}, "workload_max_surge": "25%", "workload_max_unavailable": "25%",
     "workload_progress_deadline_seconds": 600, "workload_services": [{"name": "web"}], "workload_ingress": {},
-    "workload_pdb_max_unavailable": 1, "workload_hpa": {},
+    "workload_pdb_max_unavailable": 1, "workload_hpa": {}, "workload_config": [],
 }
 ENVIRONMENT = {
     "environment_name": "production", "environment_namespace": "shop-prod", "environment_app_name": "shop",
@@ -64,6 +64,9 @@ SCENARIOS = {
                              "annotations": {"nginx.ingress.kubernetes.io/proxy-body-size": "8m"}},
         "workload_pdb_max_unavailable": "50%",
         "workload_hpa": {"min_replicas": 3, "max_replicas": 10, "cpu_utilization": 80},
+        "workload_config": [{"config_map": "shop-settings-5f1c2a9e0b"},
+                            {"secret": "shop-credentials-0a1b2c3d4e", "mount_path": "/etc/shop"},
+                            {"config_map": "shop-features-9e8d7c6b5a", "mount_path": "/etc/shop-features"}],
     }, [(MANIFESTS, {})]),
     # As `-e name=value` passes them: numbers as strings, which must still reach integer fields as integers.
     "workload numbers as strings": (WORKLOAD | {
