@@ -73,6 +73,7 @@ def valid_arguments(module, namespace):
     return {
         "metric_gate": {"metrics": [{"name": "constant", "query": "vector(1)", "success": {"min": 0}}],
                         "prometheus": {"url": "http://127.0.0.1:29090"}},
+        "release_guard": {"app": APP, "namespace": namespace, "window": "2m", "alerts": []},
         "release_info": {"app": APP, "namespace": namespace},
         "release_lock": {"app": APP, "namespace": namespace, "holder": "fixture"},
         "release_record": {"app": APP, "namespace": namespace, "phase": "progressing"},
@@ -184,8 +185,10 @@ def semantic_mutations(module, base):
         if module == "rollout_scale":
             names.append(with_("replicas", NEGATIVE))
         return names
-    if module in ("release_info", "release_lock", "release_record"):
+    if module in ("release_guard", "release_info", "release_lock", "release_record"):
         names.append(with_("app", BAD_LABELS))
+        if module == "release_guard":
+            names.append(with_("window", st.one_of(st.from_regex(r"\A[a-z]{1,4}\Z"), NEGATIVE, st.just("5d"))))
         if module == "release_lock":
             names += [with_("ttl", st.integers(-10 ** 6, 0)), with_("holder", st.just(""))]
         if module == "release_record":
