@@ -70,7 +70,9 @@ def first_5xx(api_client, namespace):
 
 def test_alerts_after_a_promotion_roll_back_inside_the_window_and_only_notify_otherwise(api_client, cluster):
     with ExitStack() as stack:
-        bad, healthy, old, locked = (stack.enter_context(fresh_namespace(api_client)) for _ in range(4))
+        bad, healthy, old, locked = (stack.enter_context(fresh_namespace(api_client))
+                                     for case in ("bad", "healthy", "old", "locked"))
+
         def take_the_lock():
             """As a release in progress does, holding it through the alert."""
             taken = run_module(cluster, "release_lock", {"app": APP, "namespace": locked, "holder": "release-1.2.0",
@@ -96,7 +98,7 @@ def test_alerts_after_a_promotion_roll_back_inside_the_window_and_only_notify_ot
             "1.1.0", "1.0.0", "HighErrorRate")
         assert float(details["guard_alert_value"]) > 0.05 and details["guard_alert_since"]
         assert "inside its guard window of 120s" in details["reason"]
-        assert [reason for reason, _ in guard_events(api_client, bad)][0] == "GuardRollback"
+        assert guard_events(api_client, bad)[0][0] == "GuardRollback"
 
         # Outside the window, and while a release holds the lock, the alert is only reported.
         for namespace, why in ((old, "outside its guard window"), (locked, "a release in progress holds the lock")):
