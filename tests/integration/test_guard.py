@@ -10,6 +10,7 @@ from contextlib import ExitStack
 from kubernetes import client
 
 from conftest import fresh_namespace, run_module, run_playbook, wait_for
+from stub_http import Stub
 
 APP = "modelcard-generator"
 # Releases without gates or scale-down delay: the guard is what is tested, and its window starts
@@ -111,3 +112,21 @@ def test_alerts_after_a_promotion_roll_back_inside_the_window_and_only_notify_ot
         assert serving_version(api_client, healthy) == "1.1.0"
         assert record(api_client, healthy)["phase"] == "promoted"
         assert guard_events(api_client, healthy) == []
+
+
+def test_an_alert_the_guard_leaves_alone_is_notified(api_client, cluster, namespace):
+    """guard.yml as the rulebook runs it, with a webhook target: an application with no release to guard."""
+    stub = Stub({"/hook": lambda *_: (200, {"received": True})})
+    try:
+        alert = {"status": "firing", "startsAt": "2026-12-05T04:00:00.123456789Z", "annotations": {"value": "2.5"},
+                 "labels": {"alertname": "HighLatency", "app": APP, "namespace": namespace}}
+        run_playbook(cluster, "guard.yml", "-i", "inventories/local", "--limit", APP, "-e", json.dumps({
+            "pd_namespace": namespace, "pd_notify_targets": [{"type": "webhook", "url": stub.url + "/hook"}],
+            "ansible_eda": {"event": {"payload": {"status": "firing", "alerts": [alert]}}}}))
+        [call] = stub.calls("/hook")
+        body = json.loads(call["body"])
+        assert (body["event"], body["details"]["alert"], body["details"]["value"]) == ("guard_alert", "HighLatency", "2.5")
+        assert "no release is recorded; the release is left alone" in body["message"]
+        assert guard_events(api_client, namespace) == [("GuardAlertIgnored", body["message"].split(": ", 1)[1].split(";")[0])]
+    finally:
+        stub.close()
