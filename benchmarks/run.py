@@ -16,6 +16,9 @@ part so that a stopped run keeps what it measured:
   the processor time and peak memory of ansible-playbook and its workers.
 - time to safety: from the simulator serving the canary's first error to the route sending the canary
   no traffic, with background analysis every 1 s and every 5 s.
+- the guard window: from the first 5xx of a promoted version that turns bad to traffic back on the
+  previous version, through Prometheus (1 s scrapes, a 10 s `for:`), Alertmanager, ansible-rulebook,
+  guard.yml and rollback.yml, with no playbook started by the benchmark after the promotion.
 
 Everything runs in fresh namespaces (bench-*) that are deleted afterwards. The local cluster must be
 running (make cluster-up; make benchmark does both).
@@ -64,7 +67,11 @@ CANARY_STEPS = [{"set_weight": 25}, {"analysis": {"templates": ["app_success_rat
                 {"set_weight": 100}]
 GOAL_RATIO_TO_PING = 1.5
 # Per-task figures are always measured: the release overheads are computed against them.
-PARTS = ("tasks", "releases", "fleet", "safety")
+PARTS = ("tasks", "releases", "fleet", "safety", "guard")
+# The guard's releases: no gates (the guard is what is measured); the version turns bad once promoted.
+GUARD_RELEASE = {"pd_gate_templates": [], "pd_smoke_test": {}}
+GUARD_BAD_AFTER = 20
+GUARD_GOAL_SECONDS = 30
 
 
 # ---------------------------------------------------------------------------------------------- cluster
@@ -499,6 +506,55 @@ def median_time_to_safety(cluster, interval, runs):
     return row
 
 
+def serving_version(cluster, namespace):
+    color = cluster.core.read_namespaced_service(APP, namespace).spec.selector["terragonlabs.io/color"]
+    return cluster.apps.read_namespaced_deployment("%s-%s" % (APP, color), namespace).metadata.labels[
+        "app.kubernetes.io/version"]
+
+
+def alert_in_alertmanager(cluster, namespace):
+    url = "%s/api/v2/alerts?%s" % (cluster.info["alertmanager_url"],
+                                   urllib.parse.urlencode({"filter": 'namespace="%s"' % namespace}))
+    with urllib.request.urlopen(url, timeout=5) as response:
+        return bool(json.load(response))
+
+
+def guard_decided(cluster, namespace):
+    return any(event.reason == "GuardRollback" for event in cluster.core.list_namespaced_event(namespace).items)
+
+
+def guard_rollback(cluster):
+    """One promoted version turning bad, rolled back by the guard: the spans from its first 5xx."""
+    namespace = cluster.namespace()
+    try:
+        cluster.playbook(["-i", "inventories/local", "playbooks/provision.yml", "-e",
+                          json.dumps({"pd_namespace": namespace, "pd_monitoring_enabled": True})])
+        release(cluster, "blue_green.yml", namespace, "1.0.0", GUARD_RELEASE)
+        release(cluster, "blue_green.yml", namespace, "1.1.0", dict(GUARD_RELEASE, pd_pod_annotations_by_version={
+            "1.1.0": {"simulator.terragonlabs.io/error-rate": "0.5",
+                      "simulator.terragonlabs.io/bad-after-seconds": str(GUARD_BAD_AFTER)}}))
+        wait_for(lambda: simulator_errors(cluster, namespace) > 0, 120, "the simulator's first error")
+        first_error = time.monotonic()
+        wait_for(lambda: alert_in_alertmanager(cluster, namespace), 120, "the alert in Alertmanager")
+        alerted = time.monotonic()
+        wait_for(lambda: guard_decided(cluster, namespace), 120, "the guard's decision")
+        decided = time.monotonic()
+        wait_for(lambda: serving_version(cluster, namespace) == "1.0.0", 120, "traffic back on 1.0.0")
+        safe = time.monotonic()
+    finally:
+        cluster.delete(namespace)
+    return {"seconds": safe - first_error, "first_error_to_alert_seconds": alerted - first_error,
+            "alert_to_decision_seconds": decided - alerted, "decision_to_safe_seconds": safe - decided}
+
+
+def median_guard_rollback(cluster, runs):
+    trials = [guard_rollback(cluster) for _run in range(runs)]
+    row = {key: median([trial[key] for trial in trials]) for key in trials[0]}
+    row.update({"goal_seconds": GUARD_GOAL_SECONDS, "pass": row["seconds"] <= GUARD_GOAL_SECONDS,
+                "spans_seconds": [round(trial["seconds"], 2) for trial in trials]})
+    return row
+
+
 def _route_exists(cluster, namespace):
     try:
         canary_weight(cluster, namespace)
@@ -558,6 +614,15 @@ def table(results):
             fmt(row["injected_to_first_error_seconds"]), fmt(row["first_error_to_prometheus_seconds"]),
             fmt(row["prometheus_to_safe_seconds"]), verdict(row["pass"]),
             " ".join(fmt(span) for span in row["spans_seconds"])))
+    if "guard" in results:
+        row = results["guard"]
+        lines += ["", "%-15s %-8s %-10s %-14s %-16s %-12s %-5s %s" % (
+            "guard window", "span", "goal", "5xx->alert", "alert->decision", "decision->back", "", "each run"),
+            "%-15s %-8s %-10s %-14s %-16s %-12s %-5s %s" % (
+                "first 5xx->back", fmt(row["seconds"]), "<= %s" % fmt(row["goal_seconds"]),
+                fmt(row["first_error_to_alert_seconds"]), fmt(row["alert_to_decision_seconds"]),
+                fmt(row["decision_to_safe_seconds"]), verdict(row["pass"]),
+                " ".join(fmt(span) for span in row["spans_seconds"]))]
     return "\n".join(lines)
 
 
@@ -613,6 +678,9 @@ def main():
         for interval in (1, 5):
             results["time_to_safety"].append(median_time_to_safety(cluster, interval, runs))
             save()
+    if "guard" in parts:
+        results["guard"] = median_guard_rollback(cluster, runs)
+        save()
     print(table(results))
     print("\nwritten to %s" % args.json)
 

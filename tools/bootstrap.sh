@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs everything the demo and the tests need, reusing what an earlier run installed:
-# Debian packages (prometheus, rsync, shellcheck), a Python virtualenv with requirements-dev.txt
-# (cached by the file's hash), the local cluster's binaries (built once per version) and a
-# collections path that resolves terragonlabs.progressive_delivery to this checkout.
+# Debian packages (prometheus, prometheus-alertmanager, rsync, shellcheck, and Java 17 for
+# ansible-rulebook), a Python virtualenv with requirements-dev.txt (cached by the file's hash),
+# the local cluster's binaries (built once per version) and a collections path that resolves
+# terragonlabs.progressive_delivery to this checkout.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -12,6 +13,8 @@ say() { echo "bootstrap: $*"; }
 install_debian_packages() {
   local missing=()
   [[ -n ${PD_PROMETHEUS:-} ]] || command -v prometheus >/dev/null || missing+=(prometheus)
+  [[ -n ${PD_ALERTMANAGER:-} ]] || command -v prometheus-alertmanager >/dev/null || missing+=(prometheus-alertmanager)
+  compgen -G "/usr/lib/jvm/java-17-openjdk-*/bin/java" >/dev/null || missing+=(openjdk-17-jre-headless)
   command -v rsync >/dev/null || missing+=(rsync)
   command -v shellcheck >/dev/null || missing+=(shellcheck)
   ((${#missing[@]})) || return 0

@@ -31,7 +31,7 @@ from urllib.error import HTTPError, URLError
 from ansible.module_utils.common.text.converters import to_bytes, to_native
 from ansible.module_utils.urls import ConnectionError as RequestError, open_url
 
-EVENTS = ("started", "step_completed", "paused", "promoted", "aborted", "rolled_back", "gate_failed")
+EVENTS = ("started", "step_completed", "paused", "promoted", "aborted", "rolled_back", "gate_failed", "guard_alert")
 TARGET_TYPES = ("slack", "webhook", "email", "pagerduty")
 # PagerDuty pages on failures and resolves the incident when the release is promoted;
 # chat, webhook and email targets hear everything.
@@ -51,6 +51,7 @@ COLORS = {
     "aborted": "#E01E5A",
     "rolled_back": "#E01E5A",
     "gate_failed": "#E01E5A",
+    "guard_alert": "#DAA038",
 }
 HTTP_SUCCESS = (200, 201, 202, 204)
 PAGERDUTY_URL = "https://events.pagerduty.com/v2/enqueue"

@@ -26,10 +26,12 @@ author:
   - Terragon Labs (@terragonlabs)
 options:
   event:
-    description: What happened to the release.
+    description:
+      - What happened to the release. V(guard_alert) is an alert that fired for a promoted release
+        which the guard window left alone (outside the window, or another release held the lock).
     type: str
     required: true
-    choices: [started, step_completed, paused, promoted, aborted, rolled_back, gate_failed]
+    choices: [started, step_completed, paused, promoted, aborted, rolled_back, gate_failed, guard_alert]
   app:
     description: The application released.
     type: str
@@ -93,7 +95,7 @@ options:
           - A C(pagerduty) target resolves on C(promoted) and triggers on any other event listed.
         type: list
         elements: str
-        choices: [started, step_completed, paused, promoted, aborted, rolled_back, gate_failed]
+        choices: [started, step_completed, paused, promoted, aborted, rolled_back, gate_failed, guard_alert]
       url:
         description:
           - The incoming webhook (C(slack)) or endpoint (C(webhook)); required for both. Never shown.

@@ -2,6 +2,7 @@
 (started when not running, left running for the next session), a fresh namespace per test."""
 
 import collections
+import contextlib
 import fcntl
 import json
 import os
@@ -62,13 +63,22 @@ def api_client(cluster):
 @pytest.fixture()
 def namespace(api_client):
     """A fresh namespace that enforces the restricted Pod Security profile, deleted afterwards."""
+    with fresh_namespace(api_client) as name:
+        yield name
+
+
+@contextlib.contextmanager
+def fresh_namespace(api_client):
+    """The namespace fixture's namespace, for a test that needs several."""
     name = f"test-{uuid.uuid4().hex[:8]}"
     core = client.CoreV1Api(api_client)
     core.create_namespace({"metadata": {"name": name, "labels": {
         "pod-security.kubernetes.io/enforce": "restricted"}}})
-    wait_for(lambda: _has_default_service_account(core, name), 30, "the default ServiceAccount")
-    yield name
-    core.delete_namespace(name)
+    try:
+        wait_for(lambda: _has_default_service_account(core, name), 30, "the default ServiceAccount")
+        yield name
+    finally:
+        core.delete_namespace(name)
 
 
 def _has_default_service_account(core, namespace):

@@ -12,8 +12,8 @@ from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils import kube_module
 
-MODULES = ("metric_gate", "release_config", "release_info", "release_lock", "release_record", "rollout_scale",
-           "rollout_status", "rollout_undo", "traffic_info", "traffic_switch")
+MODULES = ("metric_gate", "release_config", "release_guard", "release_info", "release_lock", "release_record",
+           "rollout_scale", "rollout_status", "rollout_undo", "traffic_info", "traffic_switch")
 
 
 def _module(name):

@@ -75,6 +75,7 @@ def valid_arguments(module, namespace):
                         "prometheus": {"url": "http://127.0.0.1:29090"}},
         # The release record stands in for the application's settings.
         "release_config": {"app": APP, "namespace": namespace, "config": [{"name": f"{APP}-release"}]},
+        "release_guard": {"app": APP, "namespace": namespace, "window": "2m", "alerts": []},
         "release_info": {"app": APP, "namespace": namespace},
         "release_lock": {"app": APP, "namespace": namespace, "holder": "fixture"},
         "release_record": {"app": APP, "namespace": namespace, "phase": "progressing"},
@@ -196,8 +197,10 @@ def semantic_mutations(module, base):
             with_("config", st.from_regex(r"\Aabsent-[a-z]{1,8}\Z").map(lambda name: [source, {"name": name}]),
                   "config[1]"),
         ]
-    if module in ("release_info", "release_lock", "release_record"):
+    if module in ("release_guard", "release_info", "release_lock", "release_record"):
         names.append(with_("app", BAD_LABELS))
+        if module == "release_guard":
+            names.append(with_("window", st.one_of(st.from_regex(r"\A[a-z]{1,4}\Z"), NEGATIVE, st.just("5d"))))
         if module == "release_lock":
             names += [with_("ttl", st.integers(-10 ** 6, 0)), with_("holder", st.just(""))]
         if module == "release_record":

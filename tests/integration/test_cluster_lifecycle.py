@@ -15,7 +15,7 @@ OFFSET = 100
 PORT_VARIABLES = {
     "PD_ETCD_PORT": 23790, "PD_ETCD_PEER_PORT": 23800, "PD_APISERVER_PORT": 26443,
     "PD_CONTROLLER_MANAGER_PORT": 26257, "PD_SCHEDULER_PORT": 26259, "PD_KWOK_PORT": 26247,
-    "PD_PROMETHEUS_PORT": 29090, "PD_SIMULATOR_PORT": 29100,
+    "PD_PROMETHEUS_PORT": 29090, "PD_SIMULATOR_PORT": 29100, "PD_ALERTMANAGER_PORT": 29093, "PD_RULEBOOK_PORT": 29500,
 }
 
 
@@ -54,7 +54,7 @@ def test_up_twice_down_and_up_again(tmp_path):
         first = run(env, "up")
         assert first.returncode == 0, first.stdout + first.stderr
         pids = recorded_pids(cluster_dir)
-        assert len(pids) == 7 and all(alive(pid) for pid in pids)
+        assert len(pids) == 10 and all(alive(pid) for pid in pids)
 
         second = run(env, "up")
         assert second.returncode == 0 and "already running" in second.stdout

@@ -36,7 +36,7 @@ ENVIRONMENT = {
     "environment_allowed_ingress_namespaces": ["ingress-nginx", "istio-system", "openshift-ingress", "monitoring"],
     "environment_deployer_service_account": "progressive-delivery-deployer",
     "environment_error_rate_threshold": 0.05, "environment_latency_p99_threshold_seconds": 2,
-    "environment_restart_rate_threshold": 0.1,
+    "environment_restart_rate_threshold": 0.1, "environment_alert_for": "5m", "environment_alert_rate_window": "5m",
 }
 CANARY = {
     "canary_app": "shop", "canary_route": "shop", "canary_route_host": "shop.example", "canary_stable_service": "shop",

@@ -1,5 +1,6 @@
 """The simulator's reading of each router's split, and its latency histogram."""
 
+import datetime
 import sys
 from pathlib import Path
 
@@ -124,3 +125,16 @@ def test_a_request_to_a_service_whose_pods_became_ready_since_the_last_tick_reac
     simulator.tick(1.0)
     listed["pods"] = [pod("web-1", "web", "1.1")]
     assert simulator.serve_one("ns", "web-preview")[1]["pod"] == "web-1"
+
+
+@pytest.mark.parametrize("annotations, age, expected", [
+    ({"error-rate": "0.4"}, 1, (0.4, 0.05)),
+    ({"error-rate": "0.4", "latency-ms": "900", "bad-after-seconds": "20"}, 19, (0.0, 0.05)),
+    ({"error-rate": "0.4", "latency-ms": "900", "bad-after-seconds": "20"}, 20, (0.4, 0.9)),
+    ({"error-rate": "0.4", "bad-after-seconds": "oops"}, 1, (0.4, 0.05)),
+])
+def test_a_version_can_turn_bad_some_seconds_after_its_pods_start(annotations, age, expected):
+    started = datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)
+    pod = {"metadata": {"annotations": {sim.ANNOTATION_PREFIX + k: v for k, v in annotations.items()}},
+           "status": {"startTime": "2026-01-01T00:00:00Z"}}
+    assert sim._behaviour(pod, started + datetime.timedelta(seconds=age)) == expected

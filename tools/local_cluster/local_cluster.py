@@ -1,4 +1,5 @@
-"""A real Kubernetes control plane, Prometheus and a traffic simulator on loopback.
+"""A real Kubernetes control plane, Prometheus, Alertmanager, the guard's ansible-rulebook and a
+traffic simulator on loopback.
 
     local_cluster.py up       start everything (harmless when already running)
     local_cluster.py down     stop what `up` started (by PID) and remove its data
@@ -10,8 +11,12 @@ Kubernetes components; kwok simulates the nodes and the pods' lifecycle, so Depl
 exactly as on a real cluster without any container runtime.
 
 Binaries are taken, in order, from the PD_<NAME> environment variable (PD_KUBE_APISERVER,
-PD_KUBE_CONTROLLER_MANAGER, PD_KUBE_SCHEDULER, PD_ETCD, PD_KWOK, PD_PROMETHEUS), from PATH, or
-from the build cache that build-binaries.sh fills (building them when missing).
+PD_KUBE_CONTROLLER_MANAGER, PD_KUBE_SCHEDULER, PD_ETCD, PD_KWOK, PD_PROMETHEUS, PD_ALERTMANAGER),
+from PATH, or from the build cache that build-binaries.sh fills (building them when missing).
+
+Prometheus loads the PrometheusRules of every namespace (prometheus_rules.py, as the Prometheus
+Operator would) and sends their alerts to Alertmanager, whose webhook feeds ansible-rulebook running
+the collection's guard rulebook against inventories/local.
 """
 
 import argparse
@@ -54,10 +59,13 @@ PORTS = {
     "kwok": int(os.environ.get("PD_KWOK_PORT", "26247")),
     "prometheus": int(os.environ.get("PD_PROMETHEUS_PORT", "29090")),
     "traffic-simulator": int(os.environ.get("PD_SIMULATOR_PORT", "29100")),
+    "alertmanager": int(os.environ.get("PD_ALERTMANAGER_PORT", "29093")),
+    "ansible-rulebook": int(os.environ.get("PD_RULEBOOK_PORT", "29500")),
 }
-# Components in start order; `down` stops them in reverse.
-COMPONENTS = ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok",
-              "prometheus", "traffic-simulator"]
+# Components in start order; `down` stops them in reverse. prometheus-rules has no port.
+COMPONENTS = ["alertmanager", "ansible-rulebook", "etcd", "kube-apiserver", "kube-controller-manager",
+              "kube-scheduler", "kwok", "prometheus", "traffic-simulator", "prometheus-rules"]
+REPO = HERE.parents[1]
 
 
 class ClusterError(Exception):
@@ -115,12 +123,12 @@ def _read_pid(component):
     return record["pid"]
 
 
-def _start(component, argv, env=None):
+def _start(component, argv, env=None, cwd=None):
     PATHS.pid(component).parent.mkdir(parents=True, exist_ok=True)
     PATHS.log(component).parent.mkdir(parents=True, exist_ok=True)
     with open(PATHS.log(component), "ab") as out:
         proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                start_new_session=True, env=env)
+                                start_new_session=True, env=env, cwd=cwd)
     PATHS.pid(component).write_text(json.dumps(
         {"pid": proc.pid, "start_time": _process_start_time(proc.pid), "argv": argv}))
     return proc
@@ -218,6 +226,13 @@ def resolve_binaries():
         raise ClusterError("prometheus is not installed: run tools/bootstrap.sh (it installs "
                            "Debian's prometheus package) or set PD_PROMETHEUS")
     found["prometheus"] = prometheus
+    alertmanager = os.environ.get("PD_ALERTMANAGER") or shutil.which("prometheus-alertmanager")
+    rulebook = shutil.which("ansible-rulebook", path=str(Path(sys.executable).parent))
+    java_home = next(Path("/usr/lib/jvm").glob("java-17-openjdk-*"), None)
+    if not (alertmanager and rulebook and java_home):
+        raise ClusterError("prometheus-alertmanager, ansible-rulebook or Java 17 is missing: run "
+                           "tools/bootstrap.sh (or set PD_ALERTMANAGER)")
+    found.update({"alertmanager": alertmanager, "ansible-rulebook": rulebook, "java-home": str(java_home)})
     return found
 
 
@@ -289,6 +304,11 @@ def _write_prometheus_config():
 global:
   scrape_interval: 1s
   evaluation_interval: 1s
+rule_files: ["{PATHS.root / 'rules'}/*.yml"]
+alerting:
+  alertmanagers:
+    - static_configs:
+        - targets: ["127.0.0.1:{PORTS['alertmanager']}"]
 scrape_configs:
   - job_name: traffic-simulator
     honor_labels: true
@@ -299,6 +319,50 @@ scrape_configs:
       - targets: ["127.0.0.1:{PORTS['prometheus']}"]
 """)
     return config_path
+
+
+def _write_alertmanager_config():
+    """Every alert goes, grouped by namespace and application, to the guard rulebook's webhook at once."""
+    config_path = PATHS.root / "alertmanager.yml"
+    config_path.write_text(f"""# Written by local_cluster.py
+route:
+  receiver: guard
+  group_by: [namespace, app]
+  group_wait: 0s
+  group_interval: 5s
+  repeat_interval: 1h
+receivers:
+  - name: guard
+    webhook_configs:
+      - url: http://127.0.0.1:{PORTS['ansible-rulebook']}/endpoint
+        send_resolved: false
+""")
+    return config_path
+
+
+def _start_guard(binaries):
+    """Alertmanager and ansible-rulebook need nothing else to start, and start slowly: begun first,
+    they come up while the control plane does."""
+    _start("alertmanager", [
+        binaries["alertmanager"], f"--config.file={_write_alertmanager_config()}",
+        f"--storage.path={PATHS.root / 'alertmanager'}",
+        f"--web.listen-address=127.0.0.1:{PORTS['alertmanager']}", "--cluster.listen-address=",
+        "--log.level=warn"])
+    guard_vars = PATHS.root / "guard-vars.yml"
+    guard_vars.write_text(json.dumps({"guard_webhook_host": "127.0.0.1",
+                                      "guard_webhook_port": PORTS["ansible-rulebook"]}))
+    _start("ansible-rulebook", [
+        binaries["ansible-rulebook"], "--rulebook", "terragonlabs.progressive_delivery.guard",
+        "--inventory", str(REPO / "inventories" / "local"), "--vars", str(guard_vars)],
+        env=dict(os.environ, JAVA_HOME=binaries["java-home"], ANSIBLE_CONFIG=str(REPO / "ansible.cfg"),
+                 PD_CLUSTER_DIR=str(PATHS.root), ANSIBLE_FORCE_COLOR="0",
+                 PATH=f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}"),
+        cwd=REPO)
+
+
+def _listening(port):
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
 def _write_kwok_config():
@@ -323,6 +387,7 @@ def cluster_info():
         "api_server": apiserver_url(),
         "prometheus_url": f"http://127.0.0.1:{PORTS['prometheus']}",
         "simulator_url": f"http://127.0.0.1:{PORTS['traffic-simulator']}",
+        "alertmanager_url": f"http://127.0.0.1:{PORTS['alertmanager']}",
         "kubernetes_version": KUBE_VERSION,
         "nodes": [f"kwok-node-{i}" for i in range(NODE_COUNT)],
     }
@@ -384,6 +449,7 @@ def apiserver_argv(binary, port):
 
 
 def _start_all(binaries):
+    _start_guard(binaries)
     pki.generate(PATHS.pki, SERVICE_IP)
     pki_dir = PATHS.pki
     _write_kubeconfig()
@@ -444,8 +510,13 @@ def _start_all(binaries):
     _start("traffic-simulator", [
         sys.executable, str(HERE / "traffic_simulator.py"), f"--kubeconfig={kubeconfig}",
         f"--listen=127.0.0.1:{PORTS['traffic-simulator']}"])
+    _start("prometheus-rules", [
+        sys.executable, str(HERE / "prometheus_rules.py"), f"--kubeconfig={kubeconfig}",
+        f"--rules-dir={PATHS.root / 'rules'}", f"--prometheus-url=http://127.0.0.1:{PORTS['prometheus']}"])
     _wait("traffic-simulator",
           lambda: _get(f"http://127.0.0.1:{PORTS['traffic-simulator']}/metrics")[0] == 200, 60)
+    _wait("alertmanager", lambda: _get(f"http://127.0.0.1:{PORTS['alertmanager']}/-/ready")[0] == 200, 60)
+    _wait("ansible-rulebook", lambda: _listening(PORTS["ansible-rulebook"]), 120)
 
 
 def down(quiet=False):
@@ -460,7 +531,7 @@ def status():
     running = running_components()
     for component in COMPONENTS:
         state = "running" if component in running else "stopped"
-        print(f"{component:<25} {state:<8} port {PORTS[component]}")
+        print(f"{component:<25} {state:<8} port {PORTS.get(component, '-')}")
     if _healthy():
         print(json.dumps(cluster_info(), indent=2))
         return 0

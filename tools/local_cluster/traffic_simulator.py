@@ -20,6 +20,8 @@ Pods pick their behaviour up from pod-template annotations:
 
     simulator.terragonlabs.io/error-rate: "0.2"        fraction of requests answered with 500
     simulator.terragonlabs.io/latency-ms: "1500"       median latency (log-normal, sigma 0.25)
+    simulator.terragonlabs.io/bad-after-seconds: "20"  the two above apply only from 20 s after the
+                                                       pod started (a version that degrades later)
 
 and the entry Service may set `simulator.terragonlabs.io/requests-per-second` (default 20). Any
 other Service with that annotation (a blue-green preview, say) receives that many requests
@@ -32,6 +34,7 @@ round robin, and counted like the rest: what smoke tests and HTTP probes call.
 """
 
 import argparse
+import datetime
 import json
 import logging
 import math
@@ -99,9 +102,17 @@ def _meta(obj, field_name, default=None):
     return obj["metadata"].get(field_name) or default
 
 
-def _behaviour(pod):
-    """(error rate, median latency in seconds) a pod's annotations ask for."""
+def _behaviour(pod, now=None):
+    """(error rate, median latency in seconds) a pod's annotations ask for at now (a UTC datetime):
+    healthy defaults until bad-after-seconds have passed since the pod started, when that is set."""
     annotations = _meta(pod, "annotations", {})
+    bad_after = _float_annotation(annotations, "bad-after-seconds", 0.0)
+    started = pod.get("status", {}).get("startTime")
+    if bad_after > 0 and started:
+        now = now or datetime.datetime.now(datetime.timezone.utc)
+        age = now - datetime.datetime.fromisoformat(started.replace("Z", "+00:00"))
+        if age.total_seconds() < bad_after:
+            return 0.0, DEFAULT_LATENCY_MS / 1000.0
     error_rate = min(max(_float_annotation(annotations, "error-rate", 0.0), 0.0), 1.0)
     return error_rate, _float_annotation(annotations, "latency-ms", DEFAULT_LATENCY_MS) / 1000.0
 
