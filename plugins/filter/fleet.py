@@ -22,7 +22,24 @@ def _refusing(function):
     return call
 
 
+def _cluster(host):
+    """An application's cluster: pd_cluster, else its kubeconfig context."""
+    return host.get("pd_cluster") or host.get("pd_context") or ""
+
+
+def fleet_application(host):
+    """What the plan needs of an application, from its hostvars."""
+    return {"name": host["inventory_hostname"], "cluster": _cluster(host), "after": host.get("pd_release_after") or []}
+
+
+def fleet_report_row(host):
+    """An application's row of the fleet report, from its hostvars."""
+    return fleet.report_row(host["inventory_hostname"], _cluster(host), host.get("pd_release_strategy"),
+                            str(host.get("release_version", "")), host.get("fleet_wave"), host.get("fleet_result"))
+
+
 class FilterModule(object):
     def filters(self):
         return {"fleet_plan": _refusing(fleet.plan_fleet), "fleet_stop_reason": _refusing(fleet.stop_reason),
-                "fleet_table": fleet.report_table}
+                "fleet_outcome": fleet.outcome, "fleet_application": fleet_application,
+                "fleet_report_row": fleet_report_row, "fleet_table": fleet.report_table}

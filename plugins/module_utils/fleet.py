@@ -64,14 +64,17 @@ def _cycle(start, after):
     return None
 
 
-def plan_fleet(applications, waves=None, max_concurrent=None, clusters=None):
+def plan_fleet(applications, waves=None, max_concurrent=None, clusters=None, max_failed_percent=0):
     """The fleet's release plan.
 
     applications: [{name, cluster, after: [names]}], in inventory order.
     waves: pd_fleet_waves; max_concurrent: pd_fleet_max_concurrent (none: no cap); clusters:
-    pd_fleet_clusters, the clusters in the order their applications go (none: waves span clusters).
+    pd_fleet_clusters, the clusters in the order their applications go (none: waves span clusters);
+    max_failed_percent: pd_fleet_max_failed_percent, checked here so that it is refused before
+    anything changes.
 
-    Returns {waves: [[names]], batches: [[names]], batch_sizes, order, wave_of: {name: wave}}: each
+    Returns {waves: [[names]], batches: [[names]], batch_sizes, order, wave_of: {name: wave},
+    max_failed_percent}: each
     application in the first wave its place gives it and after every wave of those it names;
     batches cut each wave to at most max_concurrent applications. Raises ValueError naming the
     parameter, the application and the name at fault."""
@@ -97,6 +100,8 @@ def plan_fleet(applications, waves=None, max_concurrent=None, clusters=None):
                          % (max_concurrent,))
     else:
         max_concurrent = int(max_concurrent)
+
+    max_failed_percent = _percent(max_failed_percent)
 
     cluster_of = dict((application["name"], application.get("cluster") or "") for application in applications)
     if clusters:
@@ -143,7 +148,18 @@ def plan_fleet(applications, waves=None, max_concurrent=None, clusters=None):
         batches += [wave[start:start + step] for start in range(0, len(wave), step)]
     return {"waves": planned, "batches": batches, "batch_sizes": [len(batch) for batch in batches],
             "order": [name for batch in batches for name in batch],
-            "wave_of": dict((name, numbers.index(wave_of[name]) + 1) for name in names)}
+            "wave_of": dict((name, numbers.index(wave_of[name]) + 1) for name in names),
+            "max_failed_percent": max_failed_percent}
+
+
+def _percent(value):
+    try:
+        percent = float(value or 0)
+    except (TypeError, ValueError):
+        percent = -1
+    if isinstance(value, bool) or not 0 <= percent <= 100:
+        raise ValueError("pd_fleet_max_failed_percent must be a percentage from 0 to 100, got %r" % (value,))
+    return percent
 
 
 def stop_reason(wave, outcomes, max_failed_percent=0):
@@ -153,12 +169,7 @@ def stop_reason(wave, outcomes, max_failed_percent=0):
     ended so far. The fleet stops once more than max_failed_percent of the wave ended aborted or
     failed (0: at the first)."""
     number, members = wave
-    try:
-        threshold = float(max_failed_percent or 0)
-    except (TypeError, ValueError):
-        threshold = -1
-    if isinstance(max_failed_percent, bool) or not 0 <= threshold <= 100:
-        raise ValueError("pd_fleet_max_failed_percent must be a percentage from 0 to 100, got %r" % (max_failed_percent,))
+    threshold = _percent(max_failed_percent)
     stopping = [name for name in members if outcomes.get(name) in STOPPING_OUTCOMES]
     share = 100.0 * len(stopping) / len(members) if members else 0
     if share <= threshold:
@@ -166,6 +177,38 @@ def stop_reason(wave, outcomes, max_failed_percent=0):
     return ("wave %s: %s ended aborted or failed (%d of %d, %.0f%%, more than pd_fleet_max_failed_percent %s%%); "
             "no later wave starts" % (number, ", ".join(stopping), len(stopping), len(members), share,
                                       ("%g" % threshold)))
+
+
+def outcome(record, version, failure=None, unpromoted=None, check_mode=False):
+    """What one application's release came to: {outcome, verdict}.
+
+    record: its release record after the run (release_info's release); failure: the strategy role's
+    message when it failed; unpromoted: those it follows that were not promoted (it was not started)."""
+    if unpromoted:
+        return {"outcome": NOT_STARTED, "verdict": "waits for %s, not promoted in this run" % ", ".join(unpromoted)}
+    record = record or {}
+    gate = record.get("gate") or {}
+    ours = str(record.get("version", "")) == str(version)
+    verdict = ": ".join(str(part) for part in (gate.get("verdict"), gate.get("message")) if part) if ours else ""
+    if check_mode:
+        return {"outcome": "checked", "verdict": failure or "check mode: nothing changed"}
+    if failure is not None:
+        stopped = ours and record.get("phase") in ("aborted", "rolled_back")
+        return {"outcome": ABORTED if stopped else FAILED, "verdict": verdict or failure}
+    if ours and record.get("phase") == "paused":
+        return {"outcome": PAUSED, "verdict": verdict or "paused for promote.yml or abort.yml"}
+    if ours and record.get("phase") == "promoted":
+        return {"outcome": RELEASED, "verdict": verdict or "promoted"}
+    return {"outcome": FAILED, "verdict": "the release record does not show %s promoted (%s %s)"
+            % (version, record.get("version", "no release"), record.get("phase", ""))}
+
+
+def report_row(application, cluster, strategy, version, wave, result=None):
+    """One application's row of the fleet report."""
+    row = {"application": application, "cluster": cluster, "strategy": strategy, "version": version, "wave": wave,
+           "outcome": NOT_STARTED, "verdict": "", "seconds": None}
+    row.update(result or {})
+    return row
 
 
 def report_table(rows):
@@ -177,9 +220,11 @@ def report_table(rows):
     return ["  ".join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip() for line in cells]
 
 
-def _cell(value):
+def _cell(value, widest=80):
+    """A table cell on one line; the JSON report keeps what a long verdict loses here."""
     if value is None or value == "":
         return "-"
     if isinstance(value, float):
         return "%.1fs" % value
-    return " ".join(str(value).split())
+    text = " ".join(str(value).split())
+    return text if len(text) <= widest else text[:widest - 3] + "..."

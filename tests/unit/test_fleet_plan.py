@@ -6,7 +6,9 @@ import re
 import pytest
 
 from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.fleet import (
+    outcome,
     plan_fleet,
+    report_row,
     report_table,
     stop_reason,
 )
@@ -116,3 +118,50 @@ def test_report_table():
         "api          east     canary      1.2.0    1     aborted      Failed: app_success_rate 0.7 < 0.95  31.2s",
         "web          west     blue_green  1.1.0    2     not started  -                                    -",
     ]
+
+
+@pytest.mark.parametrize("percent", [-1, 101, "x", True])
+def test_the_plan_refuses_a_share_that_is_no_percentage(percent):
+    with pytest.raises(ValueError, match="pd_fleet_max_failed_percent must be a percentage from 0 to 100"):
+        plan_fleet(apps("a"), max_failed_percent=percent)
+
+
+def record(version, phase, verdict=None, message=None):
+    return {"version": version, "phase": phase, "gate": {"verdict": verdict, "message": message} if verdict else None}
+
+
+@pytest.mark.parametrize("after, failure, unpromoted, check_mode, expected", [
+    (record("1.1.0", "promoted", "Successful", "all passed"), None, None, False,
+     {"outcome": "released", "verdict": "Successful: all passed"}),
+    (record("1.1.0", "promoted"), None, None, False, {"outcome": "released", "verdict": "promoted"}),
+    (record("1.1.0", "paused"), None, None, False,
+     {"outcome": "paused", "verdict": "paused for promote.yml or abort.yml"}),
+    # A gate that failed: the role sent traffic back, then failed the host.
+    (record("1.1.0", "aborted", "Failed", "0.7 < 0.95"), "gate failed", None, False,
+     {"outcome": "aborted", "verdict": "Failed: 0.7 < 0.95"}),
+    (record("1.1.0", "rolled_back"), "rollout failed", None, False, {"outcome": "aborted", "verdict": "rollout failed"}),
+    # A failure before this release was recorded: the record is the previous release's.
+    (record("1.0.0", "promoted", "Successful", "old"), "bad input", None, False,
+     {"outcome": "failed", "verdict": "bad input"}),
+    (None, "API server unreachable", None, False, {"outcome": "failed", "verdict": "API server unreachable"}),
+    # The role succeeded but the record shows something else: never reported as released.
+    (record("1.0.0", "promoted"), None, None, False,
+     {"outcome": "failed", "verdict": "the release record does not show 1.1.0 promoted (1.0.0 promoted)"}),
+    (None, None, ["api", "db"], False, {"outcome": "not started", "verdict": "waits for api, db, not promoted in this run"}),
+    (record("1.0.0", "promoted"), None, None, True, {"outcome": "checked", "verdict": "check mode: nothing changed"}),
+])
+def test_outcome(after, failure, unpromoted, check_mode, expected):
+    assert outcome(after, "1.1.0", failure, unpromoted, check_mode) == expected
+
+
+def test_an_application_never_started_reads_not_started():
+    assert report_row("web", "east", "canary", "1.1.0", 3) == {
+        "application": "web", "cluster": "east", "strategy": "canary", "version": "1.1.0", "wave": 3,
+        "outcome": "not started", "verdict": "", "seconds": None}
+    assert report_row("web", "east", "canary", "1.1.0", 1, {"outcome": "released", "verdict": "promoted",
+                                                           "seconds": 3.5})["outcome"] == "released"
+
+
+def test_a_long_verdict_is_cut_in_the_table_only():
+    lines = report_table([{"application": "a", "verdict": "x" * 200}])
+    assert ("x" * 77 + "...  -") in lines[1]
