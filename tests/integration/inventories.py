@@ -29,11 +29,11 @@ def clusters_inventory(directory, clusters, hosts):
     cluster's info (its kubeconfig, context, Prometheus and simulator); hosts maps each application,
     in release order, to its cluster's group and its own variables."""
     directory.mkdir()
+    smoke_test_path = "/services/{{ pd_namespace }}/{{ inventory_hostname }}-preview/health"
     groups = {group: ({"pd_cluster": group, "pd_kubeconfig": info["kubeconfig"], "pd_context": info["context"],
                        "pd_prometheus": {"url": info["prometheus_url"]},
-                       "pd_smoke_test": {"url": info["simulator_url"] + "/services/{{ pd_namespace }}/"
-                                                "{{ inventory_hostname }}-preview/health",
-                                         "requests": 20, "concurrency": 4}},
+                       "pd_smoke_test": {"url": info["simulator_url"] + smoke_test_path, "requests": 20,
+                                         "concurrency": 4}},
                       [app for app, (member, variables) in hosts.items() if member == group])
               for group, info in clusters.items()}
     return fleet_inventory(directory, {app: variables for app, (group, variables) in hosts.items()}, groups)

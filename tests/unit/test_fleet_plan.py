@@ -158,8 +158,8 @@ def test_an_application_never_started_reads_not_started():
     assert report_row("web", "east", "canary", "1.1.0", 3) == {
         "application": "web", "cluster": "east", "strategy": "canary", "version": "1.1.0", "wave": 3,
         "outcome": "not started", "verdict": "", "seconds": None}
-    assert report_row("web", "east", "canary", "1.1.0", 1, {"outcome": "released", "verdict": "promoted",
-                                                           "seconds": 3.5})["outcome"] == "released"
+    released = {"outcome": "released", "verdict": "promoted", "seconds": 3.5}
+    assert report_row("web", "east", "canary", "1.1.0", 1, released)["outcome"] == "released"
 
 
 def test_a_long_verdict_is_cut_in_the_table_only():
