@@ -11,7 +11,7 @@ import pytest
 from kubernetes import client, config
 
 from conftest import JSON_OUTPUT, REPO, local_cluster, run_playbook, task_results, wait_for
-from inventories import clusters_inventory
+from inventories import clusters_inventory, fleet_inventory
 
 # Both tests share the second cluster: one worker runs them, in this order.
 pytestmark = pytest.mark.xdist_group("second_cluster")
@@ -131,6 +131,33 @@ def test_a_bad_version_in_the_first_wave_stops_a_fleet_across_two_clusters(
                    for line in table)
     finally:
         client.CoreV1Api(second_api).delete_namespace(namespace)
+
+
+@pytest.mark.parametrize("after, message", [
+    ({"a": ["b"], "b": ["a"]}, "pd_release_after forms a cycle: a -> b -> a"),
+    ({"b": ["missing"]}, "pd_release_after of b names missing, which is not an application of this fleet"),
+])
+def test_a_cycle_or_an_unknown_name_is_refused_before_anything_changes(api_client, cluster, namespace, tmp_path,
+                                                                        after, message):
+    inventory = fleet_inventory(tmp_path, {app: {"pd_release_after": after[app]} if app in after else None
+                                           for app in ("a", "b", "c")})
+    refused = fleet(cluster, inventory, dict(FLEET, pd_namespace=namespace, release_version="1.0.0"))
+    assert refused.returncode == 2
+    assert message in refused.stdout
+    assert not client.AppsV1Api(api_client).list_namespaced_deployment(namespace).items
+    assert {c.metadata.name for c in client.CoreV1Api(api_client).list_namespaced_config_map(namespace).items} == {
+        "kube-root-ca.crt"}
+
+
+def test_check_mode_changes_nothing_and_reports_each_application_checked(api_client, cluster, namespace, tmp_path):
+    inventory = fleet_inventory(tmp_path, {"a": None, "b": {"pd_release_after": ["a"]}})
+    checked = run_playbook(cluster, "fleet.yml", "--check", "-i", str(inventory), "-e", json.dumps(
+        dict(FLEET, pd_namespace=namespace, release_version="1.0.0", pd_canary_steps=[])),
+        env=dict(JSON_OUTPUT, ANSIBLE_SHOW_CUSTOM_STATS="1"))
+    rows = json.loads(checked.stdout)["global_custom_stats"]["pd_fleet"]["applications"]
+    assert [(row["application"], row["wave"], row["outcome"]) for row in rows] == [("a", 1, "checked"),
+                                                                                    ("b", 2, "checked")]
+    assert not client.AppsV1Api(api_client).list_namespaced_deployment(namespace).items
 
 
 def test_the_second_cluster_is_independent_and_stops_alone(api_client, cluster, second_cluster):
