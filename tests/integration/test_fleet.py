@@ -1,6 +1,7 @@
 """A fleet across two local clusters: the default one and a second started beside it (index 1), in
 waves, with a dependency across clusters; a bad version in the first wave stops the fleet, leaving
-later waves exactly as they were; the second cluster then stops alone."""
+later waves exactly as they were; the second cluster then stops alone. Refusals and check mode need
+the default cluster only."""
 
 import json
 import os
@@ -13,8 +14,6 @@ from kubernetes import client, config
 from conftest import JSON_OUTPUT, REPO, local_cluster, run_playbook, task_results, wait_for
 from inventories import clusters_inventory, fleet_inventory
 
-# Both tests share the second cluster: one worker runs them, in this order.
-pytestmark = pytest.mark.xdist_group("second_cluster")
 TOOL = REPO / "tools" / "local_cluster" / "local_cluster.py"
 INDEX = 1
 # Release order as listed, clusters alternating; waves [2, 2, "100%"] would give [api, search],
@@ -38,7 +37,7 @@ def tool(command):
                           capture_output=True, text=True, timeout=600, check=False)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture()
 def second_cluster(cluster):
     started = tool("up")
     if started.returncode != 0:
@@ -59,7 +58,10 @@ def snapshot(api_client, namespace, app):
     """The resourceVersion of each of an application's objects."""
     apps, core = client.AppsV1Api(api_client), client.CoreV1Api(api_client)
     custom = client.CustomObjectsApi(api_client)
-    mine = (lambda name: name == app or name.startswith(app + "-"))
+
+    def mine(name):
+        return name == app or name.startswith(app + "-")
+
     versions = {("Deployment", d.metadata.name): d.metadata.resource_version
                 for d in apps.list_namespaced_deployment(namespace).items if mine(d.metadata.name)}
     versions.update({("Service", s.metadata.name): s.metadata.resource_version
@@ -73,6 +75,31 @@ def snapshot(api_client, namespace, app):
     return versions
 
 
+def assert_independent(second_cluster, cluster):
+    """The second cluster has its own ports, context and nodes."""
+    ports = SETTINGS["ports"]
+    assert second_cluster["api_server"] == f"https://127.0.0.1:{ports['kube-apiserver']}" != cluster["api_server"]
+    assert second_cluster["context"] == "progressive-delivery-local-1"
+    assert second_cluster["prometheus_url"] == f"http://127.0.0.1:{ports['prometheus']}"
+    second_api = config.new_client_from_config(config_file=second_cluster["kubeconfig"])
+    nodes = {node.metadata.name for node in client.CoreV1Api(second_api).list_node().items}
+    assert nodes == {"kwok-node-0", "kwok-node-1", "kwok-node-2"}
+
+
+def assert_stops_alone(api_client):
+    """`down --index 1` stops every process of the second cluster and removes its directory, and the
+    default cluster goes on serving."""
+    directory = SETTINGS["directory"]
+    pids = [json.loads(path.read_text())["pid"] for path in (directory / "run").glob("*.pid")]
+    assert len(pids) == 7
+    stopped = tool("down")
+    assert stopped.returncode == 0, stopped.stderr
+    assert not directory.exists()
+    assert all(local_cluster._process_start_time(pid) is None or local_cluster._is_zombie(pid) for pid in pids)
+    assert local_cluster.apiserver_ready()
+    assert client.CoreV1Api(api_client).list_namespace().items
+
+
 def fleet(cluster, inventory, extra):
     return run_playbook(cluster, "fleet.yml", "-i", str(inventory), "-e", json.dumps(extra), check=False,
                         env=dict(JSON_OUTPUT, ANSIBLE_SHOW_CUSTOM_STATS="1"))
@@ -80,6 +107,7 @@ def fleet(cluster, inventory, extra):
 
 def test_a_bad_version_in_the_first_wave_stops_a_fleet_across_two_clusters(
         api_client, cluster, second_cluster, namespace, tmp_path):
+    assert_independent(second_cluster, cluster)
     second_api = config.new_client_from_config(config_file=second_cluster["kubeconfig"])
     make_namespace(second_api, namespace)
     apis = {"cluster_a": api_client, "cluster_b": second_api}
@@ -131,14 +159,16 @@ def test_a_bad_version_in_the_first_wave_stops_a_fleet_across_two_clusters(
                    for line in table)
     finally:
         client.CoreV1Api(second_api).delete_namespace(namespace)
+    # Last, as the second cluster is not needed any more.
+    assert_stops_alone(api_client)
 
 
 @pytest.mark.parametrize("after, message", [
     ({"a": ["b"], "b": ["a"]}, "pd_release_after forms a cycle: a -> b -> a"),
     ({"b": ["missing"]}, "pd_release_after of b names missing, which is not an application of this fleet"),
 ])
-def test_a_cycle_or_an_unknown_name_is_refused_before_anything_changes(api_client, cluster, namespace, tmp_path,
-                                                                        after, message):
+def test_a_cycle_or_an_unknown_name_is_refused_before_anything_changes(
+        api_client, cluster, namespace, tmp_path, after, message):
     inventory = fleet_inventory(tmp_path, {app: {"pd_release_after": after[app]} if app in after else None
                                            for app in ("a", "b", "c")})
     refused = fleet(cluster, inventory, dict(FLEET, pd_namespace=namespace, release_version="1.0.0"))
@@ -155,27 +185,6 @@ def test_check_mode_changes_nothing_and_reports_each_application_checked(api_cli
         dict(FLEET, pd_namespace=namespace, release_version="1.0.0", pd_canary_steps=[])),
         env=dict(JSON_OUTPUT, ANSIBLE_SHOW_CUSTOM_STATS="1"))
     rows = json.loads(checked.stdout)["global_custom_stats"]["pd_fleet"]["applications"]
-    assert [(row["application"], row["wave"], row["outcome"]) for row in rows] == [("a", 1, "checked"),
-                                                                                    ("b", 2, "checked")]
+    assert [(row["application"], row["wave"], row["outcome"]) for row in rows] == [
+        ("a", 1, "checked"), ("b", 2, "checked")]
     assert not client.AppsV1Api(api_client).list_namespaced_deployment(namespace).items
-
-
-def test_the_second_cluster_is_independent_and_stops_alone(api_client, cluster, second_cluster):
-    ports = SETTINGS["ports"]
-    assert second_cluster["api_server"] == f"https://127.0.0.1:{ports['kube-apiserver']}" != cluster["api_server"]
-    assert second_cluster["context"] == "progressive-delivery-local-1"
-    assert second_cluster["prometheus_url"] == f"http://127.0.0.1:{ports['prometheus']}"
-    second_api = config.new_client_from_config(config_file=second_cluster["kubeconfig"])
-    nodes = {node.metadata.name for node in client.CoreV1Api(second_api).list_node().items}
-    assert nodes == {"kwok-node-0", "kwok-node-1", "kwok-node-2"}
-    directory = SETTINGS["directory"]
-    pids = [json.loads(path.read_text())["pid"] for path in (directory / "run").glob("*.pid")]
-    assert len(pids) == 7
-
-    stopped = tool("down")
-    assert stopped.returncode == 0, stopped.stderr
-    assert not directory.exists()
-    assert all(local_cluster._process_start_time(pid) is None or local_cluster._is_zombie(pid) for pid in pids)
-    # The default cluster goes on serving.
-    assert local_cluster.apiserver_ready()
-    assert client.CoreV1Api(api_client).list_namespace().items

@@ -109,10 +109,10 @@ def settings(index, environ):
     }
 
 
-def configure(index, environ=os.environ):
+def configure(index):
     """Points the tool at the cluster with this index."""
     global PORTS, PATHS, KUBE_CONTEXT
-    chosen = settings(index, environ)
+    chosen = settings(index, os.environ)
     PORTS, PATHS, KUBE_CONTEXT = chosen["ports"], Paths(chosen["directory"]), chosen["context"]
 
 
