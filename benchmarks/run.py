@@ -14,6 +14,9 @@ part so that a stopped run keeps what it measured:
   blue-green release; wall time and our overhead = wall time minus the waits the strategy asks for.
 - a fleet: one blue-green release of 1, 10 and 50 applications in one playbook run (forks 10), with
   the processor time and peak memory of ansible-playbook and its workers.
+- a fleet across clusters: the largest of those fleets, half on the default cluster and half on a
+  second local cluster started for it, released blue-green by playbooks/fleet.yml in waves
+  [5, "50%", "100%"] (forks 10), next to the single-cluster fleet of the same size.
 - time to safety: from the simulator serving the canary's first error to the route sending the canary
   no traffic, with background analysis every 1 s and every 5 s.
 - the guard window: from the first 5xx of a promoted version that turns bad to traffic back on the
@@ -48,7 +51,7 @@ sys.path.insert(0, str(REPO / ".cache" / "collections"))
 
 import local_cluster  # noqa: E402
 from kubernetes import client, config  # noqa: E402
-from inventories import fleet_inventory  # noqa: E402
+from inventories import clusters_inventory, fleet_inventory  # noqa: E402
 from objects import deployment, http_route  # noqa: E402
 from traffic_cases import two_versions  # noqa: E402
 
@@ -67,7 +70,8 @@ CANARY_STEPS = [{"set_weight": 25}, {"analysis": {"templates": ["app_success_rat
                 {"set_weight": 100}]
 GOAL_RATIO_TO_PING = 1.5
 # Per-task figures are always measured: the release overheads are computed against them.
-PARTS = ("tasks", "releases", "fleet", "safety", "guard")
+PARTS = ("tasks", "releases", "fleet", "clusters", "safety", "guard")
+CLUSTER_WAVES = [5, "50%", "100%"]
 # The guard's releases: no gates (the guard is what is measured); the version turns bad once promoted.
 GUARD_RELEASE = {"pd_gate_templates": [], "pd_smoke_test": {}}
 GUARD_BAD_AFTER = 20
@@ -431,6 +435,40 @@ def fleet(cluster, sizes, rows, save):
         save()
 
 
+def fleet_across_clusters(cluster, size, single_cluster_rows):
+    """The row of a fleet of size applications over two clusters, released in CLUSTER_WAVES."""
+    env = cluster.env(ANSIBLE_FORKS="10", ANSIBLE_SHOW_CUSTOM_STATS="1")
+    second = [sys.executable, str(REPO / "tools" / "local_cluster" / "local_cluster.py"), "--index", "1"]
+    progress("starting a second local cluster")
+    subprocess.run(second + ["up"], check=True, stdout=subprocess.DEVNULL)
+    namespace = cluster.namespace()
+    try:
+        info = json.loads((local_cluster.settings(1, os.environ)["directory"] / "cluster.json").read_text())
+        client.CoreV1Api(config.new_client_from_config(config_file=info["kubeconfig"])).create_namespace(
+            {"metadata": {"name": namespace, "labels": {"pod-security.kubernetes.io/enforce": "restricted"}}})
+        apps = {"%s-%02d" % (APP, i): ("cluster_a" if i % 2 else "cluster_b", None) for i in range(1, size + 1)}
+        extra = {"pd_replicas": 1, "pd_release_strategy": "blue_green"}
+        with tempfile.TemporaryDirectory() as scratch:
+            inventory = str(clusters_inventory(Path(scratch) / "inventory", {"cluster_a": cluster.info, "cluster_b": info},
+                                               apps))
+            release(cluster, "fleet.yml", namespace, "1.0.0", extra, inventory, env)
+            sampler = ResourceSampler()
+            wall, report = release(cluster, "fleet.yml", namespace, "1.1.0", dict(extra, pd_fleet_waves=CLUSTER_WAVES),
+                                   inventory, env, sampler, hosts_may_fail=True)
+    finally:
+        cluster.delete(namespace)
+        subprocess.run(second + ["down"], check=False, stdout=subprocess.DEVNULL)
+    outcomes = [row["outcome"] for row in report["global_custom_stats"]["pd_fleet"]["applications"]]
+    failed = sum(1 for outcome in outcomes if outcome != "released")
+    row = {"applications": size, "clusters": 2, "waves": CLUSTER_WAVES, "wall_seconds": wall,
+           "seconds_per_application": wall / size, "cpu_seconds_per_application": sampler.cpu_seconds / size,
+           "peak_rss_mib": sampler.peak / 2 ** 20, "failed_applications": failed, "pass": None}
+    single = next((other for other in single_cluster_rows if other["applications"] == size), None)
+    if single and not failed and not single["failed_applications"]:
+        row["pass"] = row["seconds_per_application"] <= single["seconds_per_application"]
+    return row
+
+
 # ------------------------------------------------------------------------------------- time to safety
 
 def canary_weight(cluster, namespace):
@@ -597,14 +635,23 @@ def table(results):
         lines.append("%-12s %-8s %-9s %-8s %-8s %-9s %d" % (
             name, fmt(row["wall_seconds"]), fmt(row["overhead_seconds"]), fmt(waits["gates"]),
             fmt(waits["pauses"]), fmt(waits["rollouts"]), row["tasks"]))
-    if "fleet" in results:
-        lines += ["", "%-13s %-9s %-9s %-12s %-10s %-7s %s" % (
+    if "fleet" in results or "fleet_clusters" in results:
+        lines += ["", "%-15s %-9s %-9s %-12s %-10s %-7s %s" % (
             "fleet (apps)", "wall", "per app", "CPU per app", "peak RSS", "failed", "goal: per app falls as the fleet grows")]
     for row in results.get("fleet", []):
-        lines.append("%-13d %-9s %-9s %-12s %-10s %-7d %s" % (
+        lines.append("%-15d %-9s %-9s %-12s %-10s %-7d %s" % (
             row["applications"], fmt(row["wall_seconds"]), fmt(row["seconds_per_application"]),
             fmt(row["cpu_seconds_per_application"]), "%.0f MiB" % row["peak_rss_mib"], row["failed_applications"],
             verdict(row["pass"])))
+    for row in results.get("fleet_clusters", []):
+        lines.append("%-15s %-9s %-9s %-12s %-10s %-7d %s" % (
+            "%d, 2 clusters" % row["applications"], fmt(row["wall_seconds"]), fmt(row["seconds_per_application"]),
+            fmt(row["cpu_seconds_per_application"]), "%.0f MiB" % row["peak_rss_mib"], row["failed_applications"],
+            verdict(row["pass"])))
+    if results.get("fleet_clusters"):
+        size = results["fleet_clusters"][0]["applications"]
+        lines.append("(%s applications across 2 clusters: fleet.yml in waves %s; goal: per app no more than the "
+                     "single-cluster fleet of as many)" % (size, json.dumps(CLUSTER_WAVES)))
     if "time_to_safety" in results:
         lines += ["", "%-15s %-8s %-10s %-14s %-16s %-12s %-5s %s" % (
             "time to safety", "span", "goal", "inject->error", "error->scraped", "scraped->0%", "", "each run")]
@@ -673,6 +720,9 @@ def main():
         save()
     if "fleet" in parts:
         fleet(cluster, sizes, results.setdefault("fleet", []), save)
+    if "clusters" in parts:
+        results["fleet_clusters"] = [fleet_across_clusters(cluster, sizes[-1], results.get("fleet", []))]
+        save()
     if "safety" in parts:
         results["time_to_safety"] = []
         for interval in (1, 5):

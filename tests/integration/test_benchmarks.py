@@ -28,4 +28,4 @@ def test_quick_benchmark_writes_its_figures_as_json(cluster, tmp_path):
         assert row["seconds"] > 0 and row["ping_seconds"] > 0 and isinstance(row["pass"], bool)
         assert (row["equivalent"] is None) == (row["equivalent_seconds"] is None)
     assert results["evaluator"]["ms_per_measurement"] >= 0
-    assert not {"canary", "blue_green", "fleet", "time_to_safety"} & set(results)
+    assert not {"canary", "blue_green", "fleet", "fleet_clusters", "time_to_safety"} & set(results)

@@ -79,7 +79,7 @@ def test_the_playbook_passes_syntax_check():
 def test_every_task_passes_its_module_argument_validation(results):
     assert {module: len(calls) for module, calls in results.items()} == {
         "awx.awx.execution_environment": 1, "awx.awx.project": 1, "awx.awx.credential_type": 3,
-        "awx.awx.inventory": 3, "awx.awx.inventory_source": 3, "awx.awx.job_template": 8,
+        "awx.awx.inventory": 3, "awx.awx.inventory_source": 3, "awx.awx.job_template": 10,
         "awx.awx.workflow_job_template": 2}
 
 
@@ -123,6 +123,16 @@ def test_each_playbook_has_a_job_template_with_its_survey(results):
     assert list(questions["progressive-delivery canary"]) == ["release_version"]
     assert questions["progressive-delivery rollback"]["rollback_to"]["required"] is False
     assert questions["progressive-delivery status"] == {}
+
+
+def test_the_fleet_runs_whole_or_in_slices(results):
+    templates = by_name(results, "awx.awx.job_template")
+    whole, sliced = templates["progressive-delivery fleet"], templates["progressive-delivery fleet sliced"]
+    assert whole["playbook"] == sliced["playbook"] == "playbooks/fleet.yml"
+    assert (whole["job_slice_count"], sliced["job_slice_count"]) == (1, 4)
+    assert {name: t["job_slice_count"] for name, t in templates.items() if t["playbook"] != "playbooks/fleet.yml"} == {
+        name: 1 for name, t in templates.items() if t["playbook"] != "playbooks/fleet.yml"}
+    assert [q["variable"] for q in sliced["survey_spec"]["spec"]] == ["release_version"]
 
 
 def node_spec():

@@ -6,6 +6,11 @@ traffic simulator on loopback.
     local_cluster.py status   print what runs and where
     local_cluster.py env      print shell exports for the kubeconfig and Prometheus
 
+--index N (or PD_CLUSTER_INDEX=N) picks another independent cluster beside the default one (index 0):
+every port moves by N x 1000, the state directory is cluster-N and the kubeconfig context
+progressive-delivery-local-N, so a second and third cluster need nothing else. PD_CLUSTER_DIR and the
+PD_*_PORT variables still override what the index derives.
+
 kube-apiserver (RBAC on), etcd, kube-controller-manager and kube-scheduler are the real
 Kubernetes components; kwok simulates the nodes and the pods' lifecycle, so Deployments roll out
 exactly as on a real cluster without any container runtime.
@@ -39,9 +44,6 @@ import pki
 HERE = Path(__file__).resolve().parent
 CACHE_DIR = Path(os.environ.get("PD_CACHE_DIR") or
                  Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "progressive-delivery")
-CLUSTER_DIR = Path(os.environ.get("PD_CLUSTER_DIR") or
-                   Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local/state")
-                   / "progressive-delivery/cluster")
 KUBE_VERSION = os.environ.get("PD_KUBE_VERSION", "v1.34.4")
 ETCD_VERSION = os.environ.get("PD_ETCD_VERSION", "v3.6.16")
 KWOK_VERSION = os.environ.get("PD_KWOK_VERSION", "v0.8.0")
@@ -50,18 +52,23 @@ SERVICE_CIDR = "10.96.0.0/16"
 SERVICE_IP = "10.96.0.1"
 POD_CIDR = "10.244.0.0/16"
 
-PORTS = {
-    "etcd": int(os.environ.get("PD_ETCD_PORT", "23790")),
-    "etcd-peer": int(os.environ.get("PD_ETCD_PEER_PORT", "23800")),
-    "kube-apiserver": int(os.environ.get("PD_APISERVER_PORT", "26443")),
-    "kube-controller-manager": int(os.environ.get("PD_CONTROLLER_MANAGER_PORT", "26257")),
-    "kube-scheduler": int(os.environ.get("PD_SCHEDULER_PORT", "26259")),
-    "kwok": int(os.environ.get("PD_KWOK_PORT", "26247")),
-    "prometheus": int(os.environ.get("PD_PROMETHEUS_PORT", "29090")),
-    "traffic-simulator": int(os.environ.get("PD_SIMULATOR_PORT", "29100")),
-    "alertmanager": int(os.environ.get("PD_ALERTMANAGER_PORT", "29093")),
-    "ansible-rulebook": int(os.environ.get("PD_RULEBOOK_PORT", "29500")),
+DEFAULT_PORTS = {
+    "etcd": ("PD_ETCD_PORT", 23790),
+    "etcd-peer": ("PD_ETCD_PEER_PORT", 23800),
+    "kube-apiserver": ("PD_APISERVER_PORT", 26443),
+    "kube-controller-manager": ("PD_CONTROLLER_MANAGER_PORT", 26257),
+    "kube-scheduler": ("PD_SCHEDULER_PORT", 26259),
+    "kwok": ("PD_KWOK_PORT", 26247),
+    "prometheus": ("PD_PROMETHEUS_PORT", 29090),
+    "traffic-simulator": ("PD_SIMULATOR_PORT", 29100),
+    "alertmanager": ("PD_ALERTMANAGER_PORT", 29093),
+    "ansible-rulebook": ("PD_RULEBOOK_PORT", 29500),
 }
+# Clusters beside the default one move every port by index x PORT_STEP; up to MAX_INDEX the highest
+# (the rulebook's, 32500) stays below Linux's ephemeral range, where clients' own ports come from.
+PORT_STEP = 1000
+MAX_INDEX = 3
+CONTEXT = "progressive-delivery-local"
 # Components in start order; `down` stops them in reverse. prometheus-rules has no port.
 COMPONENTS = ["alertmanager", "ansible-rulebook", "etcd", "kube-apiserver", "kube-controller-manager",
               "kube-scheduler", "kwok", "prometheus", "traffic-simulator", "prometheus-rules"]
@@ -95,7 +102,37 @@ class Paths:
         return self.root / "logs" / f"{component}.log"
 
 
-PATHS = Paths(CLUSTER_DIR)
+def settings(index, environ):
+    """Ports, state directory and kubeconfig context of the cluster with this index (0: the default
+    one), each overridable by its own environment variable."""
+    if not 0 <= index <= MAX_INDEX:
+        raise ClusterError(f"the cluster index must be 0 to {MAX_INDEX}, got {index}")
+    suffix = f"-{index}" if index else ""
+    state_home = Path(environ.get("XDG_STATE_HOME") or Path(environ.get("HOME") or Path.home()) / ".local/state")
+    return {
+        "ports": {name: int(environ.get(variable, port + index * PORT_STEP))
+                  for name, (variable, port) in DEFAULT_PORTS.items()},
+        "directory": Path(environ.get("PD_CLUSTER_DIR") or state_home / f"progressive-delivery/cluster{suffix}"),
+        "context": CONTEXT + suffix,
+    }
+
+
+def configure(index):
+    """Points the tool at the cluster with this index."""
+    global PORTS, PATHS, KUBE_CONTEXT
+    chosen = settings(index, os.environ)
+    PORTS, PATHS, KUBE_CONTEXT = chosen["ports"], Paths(chosen["directory"]), chosen["context"]
+
+
+def _index(value):
+    try:
+        return int(value or 0)
+    except ValueError:
+        raise ClusterError(f"the cluster index must be a whole number, got {value!r}") from None
+
+
+# Importers (the tests, the benchmarks) get the default cluster; the command line picks with --index.
+configure(0)
 
 
 def log(message):
@@ -283,14 +320,14 @@ def _port_free(port):
 
 def _write_kubeconfig():
     config = {
-        "apiVersion": "v1", "kind": "Config", "current-context": "progressive-delivery-local",
-        "clusters": [{"name": "progressive-delivery-local", "cluster": {
+        "apiVersion": "v1", "kind": "Config", "current-context": KUBE_CONTEXT,
+        "clusters": [{"name": KUBE_CONTEXT, "cluster": {
             "server": apiserver_url(), "certificate-authority": str(PATHS.pki / "ca.crt")}}],
         "users": [{"name": "local-admin", "user": {
             "client-certificate": str(PATHS.pki / "admin.crt"),
             "client-key": str(PATHS.pki / "admin.key")}}],
-        "contexts": [{"name": "progressive-delivery-local", "context": {
-            "cluster": "progressive-delivery-local", "user": "local-admin"}}],
+        "contexts": [{"name": KUBE_CONTEXT, "context": {
+            "cluster": KUBE_CONTEXT, "user": "local-admin"}}],
     }
     # JSON is valid YAML, and every kubeconfig reader accepts it.
     PATHS.kubeconfig.write_text(json.dumps(config, indent=2))
@@ -384,6 +421,7 @@ def running_components():
 def cluster_info():
     return {
         "kubeconfig": str(PATHS.kubeconfig),
+        "context": KUBE_CONTEXT,
         "api_server": apiserver_url(),
         "prometheus_url": f"http://127.0.0.1:{PORTS['prometheus']}",
         "simulator_url": f"http://127.0.0.1:{PORTS['traffic-simulator']}",
@@ -548,8 +586,13 @@ def env():
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("command", choices=["up", "down", "status", "env"])
-    command = parser.parse_args(argv).command
+    parser.add_argument("--index", default=os.environ.get("PD_CLUSTER_INDEX"),
+                        help=f"another cluster beside the default one (0), 1 to {MAX_INDEX} (default: "
+                             f"PD_CLUSTER_INDEX, else 0)")
+    arguments = parser.parse_args(argv)
+    command = arguments.command
     try:
+        configure(_index(arguments.index))
         result = {"up": up, "down": down, "status": status, "env": env}[command]()
     except ClusterError as error:
         print(f"local-cluster: error: {error}", file=sys.stderr)
