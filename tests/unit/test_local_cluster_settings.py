@@ -12,7 +12,8 @@ import local_cluster  # noqa: E402
 
 HOME = {"HOME": "/home/u"}
 DEFAULT_PORTS = {"etcd": 23790, "etcd-peer": 23800, "kube-apiserver": 26443, "kube-controller-manager": 26257,
-                 "kube-scheduler": 26259, "kwok": 26247, "prometheus": 29090, "traffic-simulator": 29100}
+                 "kube-scheduler": 26259, "kwok": 26247, "prometheus": 29090, "traffic-simulator": 29100,
+                 "alertmanager": 29093, "ansible-rulebook": 29500}
 
 
 @pytest.mark.parametrize("index, environ, ports, directory, context", [
