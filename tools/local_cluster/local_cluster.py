@@ -70,8 +70,11 @@ PORT_STEP = 1000
 MAX_INDEX = 3
 CONTEXT = "progressive-delivery-local"
 # Components in start order; `down` stops them in reverse. prometheus-rules has no port.
-COMPONENTS = ["alertmanager", "ansible-rulebook", "etcd", "kube-apiserver", "kube-controller-manager",
-              "kube-scheduler", "kwok", "prometheus", "traffic-simulator", "prometheus-rules"]
+ALL_COMPONENTS = ["alertmanager", "ansible-rulebook", "etcd", "kube-apiserver", "kube-controller-manager",
+                  "kube-scheduler", "kwok", "prometheus", "traffic-simulator", "prometheus-rules"]
+# The guard runs beside the default cluster only: its rulebook acts through inventories/local, whose
+# context is the default cluster's.
+GUARD_COMPONENTS = ("alertmanager", "ansible-rulebook")
 REPO = HERE.parents[1]
 
 
@@ -114,14 +117,16 @@ def settings(index, environ):
                   for name, (variable, port) in DEFAULT_PORTS.items()},
         "directory": Path(environ.get("PD_CLUSTER_DIR") or state_home / f"progressive-delivery/cluster{suffix}"),
         "context": CONTEXT + suffix,
+        "components": [c for c in ALL_COMPONENTS if index == 0 or c not in GUARD_COMPONENTS],
     }
 
 
 def configure(index):
     """Points the tool at the cluster with this index."""
-    global PORTS, PATHS, KUBE_CONTEXT
+    global PORTS, PATHS, KUBE_CONTEXT, COMPONENTS
     chosen = settings(index, os.environ)
     PORTS, PATHS, KUBE_CONTEXT = chosen["ports"], Paths(chosen["directory"]), chosen["context"]
+    COMPONENTS = chosen["components"]
 
 
 def _index(value):
@@ -487,7 +492,9 @@ def apiserver_argv(binary, port):
 
 
 def _start_all(binaries):
-    _start_guard(binaries)
+    guarded = "alertmanager" in COMPONENTS
+    if guarded:
+        _start_guard(binaries)
     pki.generate(PATHS.pki, SERVICE_IP)
     pki_dir = PATHS.pki
     _write_kubeconfig()
@@ -553,8 +560,9 @@ def _start_all(binaries):
         f"--rules-dir={PATHS.root / 'rules'}", f"--prometheus-url=http://127.0.0.1:{PORTS['prometheus']}"])
     _wait("traffic-simulator",
           lambda: _get(f"http://127.0.0.1:{PORTS['traffic-simulator']}/metrics")[0] == 200, 60)
-    _wait("alertmanager", lambda: _get(f"http://127.0.0.1:{PORTS['alertmanager']}/-/ready")[0] == 200, 60)
-    _wait("ansible-rulebook", lambda: _listening(PORTS["ansible-rulebook"]), 120)
+    if guarded:
+        _wait("alertmanager", lambda: _get(f"http://127.0.0.1:{PORTS['alertmanager']}/-/ready")[0] == 200, 60)
+        _wait("ansible-rulebook", lambda: _listening(PORTS["ansible-rulebook"]), 120)
 
 
 def down(quiet=False):
