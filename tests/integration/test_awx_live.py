@@ -181,7 +181,7 @@ def test_configure_creates_what_it_documents_and_a_second_run_changes_nothing(co
         assert template["playbook"] == f"playbooks/{playbook}.yml"
         assert template["ask_inventory_on_launch"] and template["ask_variables_on_launch"]
     survey = api(f"/api/v2/job_templates/{one('job_templates', f'{NAME} blue_green')['id']}/survey_spec/")[1]
-    assert [question["variable"] for question in survey["spec"]] == ["release_version", "auto_promote"]
+    assert [question["variable"] for question in survey["spec"]] == ["release_version", "auto_promote", "freeze_override"]
     project = one("projects", NAME)
     assert project["scm_type"] == "git"
     assert project["status"] == "successful"  # configure.yml waited for its first sync

@@ -119,8 +119,9 @@ def test_each_playbook_has_a_job_template_with_its_survey(results):
                  for name, t in templates.items()}
     assert questions["progressive-delivery blue_green"]["release_version"]["required"] is True
     assert questions["progressive-delivery blue_green"]["auto_promote"]["choices"] == ["true", "false"]
-    assert list(questions["progressive-delivery rolling"]) == ["release_version"]
-    assert list(questions["progressive-delivery canary"]) == ["release_version"]
+    assert list(questions["progressive-delivery rolling"]) == ["release_version", "freeze_override"]
+    assert list(questions["progressive-delivery canary"]) == ["release_version", "freeze_override"]
+    assert questions["progressive-delivery blue_green"]["freeze_override"]["required"] is False
     assert questions["progressive-delivery rollback"]["rollback_to"]["required"] is False
     assert questions["progressive-delivery status"] == {}
 
@@ -132,7 +133,7 @@ def test_the_fleet_runs_whole_or_in_slices(results):
     assert (whole["job_slice_count"], sliced["job_slice_count"]) == (1, 4)
     assert {name: t["job_slice_count"] for name, t in templates.items() if t["playbook"] != "playbooks/fleet.yml"} == {
         name: 1 for name, t in templates.items() if t["playbook"] != "playbooks/fleet.yml"}
-    assert [q["variable"] for q in sliced["survey_spec"]["spec"]] == ["release_version"]
+    assert [q["variable"] for q in sliced["survey_spec"]["spec"]] == ["release_version", "freeze_override"]
 
 
 def node_spec():
