@@ -134,7 +134,8 @@ def test_a_release_in_a_freeze_window_is_refused_unless_overridden_with_a_reason
         assert "releases are frozen: blue_green_freeze_windows (pd_freeze_windows in the playbooks) window " \
                "'year-end' lasts until" in refused.stdout
     rolling = play(cluster, "rolling.yml", namespace, check=False, release_version="1.0.0", **frozen)
-    assert "releases are frozen: pd_freeze_windows window 'year-end' lasts until" in rolling.stdout
+    assert "releases are frozen: rolling_freeze_windows (pd_freeze_windows in the playbooks) window 'year-end' " \
+           "lasts until" in rolling.stdout
     untouched(api_client, namespace)
 
     # Bad input is refused naming the parameter, before anything changes.

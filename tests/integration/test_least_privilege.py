@@ -39,8 +39,8 @@ def as_deployer(cluster, kubeconfig, namespace, playbook, check=True, **extra):
                         "-e", json.dumps(variables), check=check)
 
 
-def provision(cluster, namespace, tmp_path, api_client):
-    run_playbook(cluster, "provision.yml", "-i", "inventories/local", "-e", f"pd_namespace={namespace}")
+def provision(cluster, namespace, tmp_path, api_client, *extra):
+    run_playbook(cluster, "provision.yml", "-i", "inventories/local", "-e", f"pd_namespace={namespace}", *extra)
     return deployer_kubeconfig(api_client, cluster, namespace, tmp_path)
 
 
@@ -58,12 +58,12 @@ def phase(api_client, namespace):
 @pytest.mark.timeout(3600)  # five playbook runs: 10 minutes on a quiet machine, 30 on a loaded one
 def test_the_deployer_alone_releases_promotes_rolls_back_and_reports(
         api_client, cluster, namespace, tmp_path):
-    kubeconfig = provision(cluster, namespace, tmp_path, api_client)
+    # The application's Secret, copied with each release: its deployer may read Secrets.
+    config = {"pd_app_config": [{"kind": "Secret", "name": "credentials"}]}
+    kubeconfig = provision(cluster, namespace, tmp_path, api_client, "-e", json.dumps(config))
     assert "client-certificate" not in open(kubeconfig).read()
-    # The application's Secret, copied with each release.
     client.CoreV1Api(api_client).create_namespaced_secret(namespace, client.V1Secret(
         metadata=client.V1ObjectMeta(name="credentials"), string_data={"TOKEN": "t"}))
-    config = {"pd_app_config": [{"kind": "Secret", "name": "credentials"}]}
 
     as_deployer(cluster, kubeconfig, namespace, "blue_green.yml", release_version="1.0.0", **config)
     # Through the pre-promotion gate and its smoke test, then a pause, then a later run promotes.

@@ -34,7 +34,7 @@ ENVIRONMENT = {
     "environment_app_port": 8080, "environment_pod_security_level": "restricted",
     "environment_quota": {"requests.cpu": "12", "pods": "40"}, "environment_default_container_resources": RESOURCES,
     "environment_allowed_ingress_namespaces": ["ingress-nginx", "istio-system", "openshift-ingress", "monitoring"],
-    "environment_deployer_service_account": "progressive-delivery-deployer",
+    "environment_deployer_service_account": "progressive-delivery-deployer", "environment_deployer_secrets": True,
     "environment_error_rate_threshold": 0.05, "environment_latency_p99_threshold_seconds": 2,
     "environment_restart_rate_threshold": 0.1, "environment_alert_for": "5m", "environment_alert_rate_window": "5m",
 }
