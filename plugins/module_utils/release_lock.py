@@ -196,16 +196,29 @@ def lost_lock_message(app, why):
 ORPHANED = "the run this task belongs to has ended"
 
 
+def _runs_ansible(cmdline):
+    """Whether a command line (NUL-separated, as /proc shows it) is an ansible program's: its
+    interpreter or script is named ansible-*, as a run and the workers it forks are."""
+    return any(os.path.basename(arg).startswith(b"ansible") for arg in cmdline.split(b"\0")[:2])
+
+
 def process_ancestors(proc="/proc"):
-    """(pid, start time) of each process above this one, from /proc; empty where there is none. A
-    killed ansible-playbook leaves its worker, and the module it runs, to another parent."""
-    chain, pid = [], os.getppid()
+    """(pid, start time) of each process above this one, up to the ansible program that runs the task,
+    from /proc; empty where there is none. A killed ansible-playbook leaves its worker, and the module it
+    runs, to another parent; what happens above it (the shell that started it exiting) does not count."""
+    chain, pid, run = [], os.getppid(), None
     while pid > 1 and len(chain) < 16:
         try:
             with open("%s/%d/stat" % (proc, pid)) as stat:
                 fields = stat.read().rsplit(")", 1)[1].split()
+            with open("%s/%d/cmdline" % (proc, pid), "rb") as command:
+                cmdline = command.read()
         except (OSError, IndexError):
             break
+        if run is not None and cmdline != run:
+            break  # above the run: its workers are forks of it, with its command line
+        if run is None and _runs_ansible(cmdline):
+            run = cmdline
         chain.append((pid, fields[19]))  # fields from the state on: ppid is the 2nd, starttime the 20th
         pid = int(fields[1])
     return chain

@@ -98,26 +98,48 @@ def test_what_a_deployment_runs_is_its_templates_version_and_first_image(deploym
     assert serving(deployment) == expected
 
 
-def write_stat(proc, pid, ppid, start):
-    (proc / str(pid)).mkdir()
+PLAYBOOK = b"/venv/bin/python3\0/venv/bin/ansible-playbook\0site.yml\0"
+
+
+def write_stat(proc, pid, ppid, start, cmdline=b"/bin/sh\0-c\0python3 AnsiballZ_release.py\0"):
+    (proc / str(pid)).mkdir(exist_ok=True)
     # The command may hold spaces and parentheses; the fields after the last ")" are what counts.
     (proc / str(pid) / "stat").write_text("%d (ansible (worker)) S %d %s\n" % (
         pid, ppid, " ".join(["0"] * 17 + [str(start)] + ["0"] * 10)))
+    (proc / str(pid) / "cmdline").write_bytes(cmdline)
 
 
-def test_the_ancestors_of_a_task_come_from_proc_and_change_when_its_playbook_dies(tmp_path, monkeypatch):
+def a_task_of_a_run(proc):
+    """module (this process) <- sh 30 <- worker 20 <- ansible-playbook 10 <- bash 5 <- sshd 4"""
+    write_stat(proc, 30, 20, 300)
+    write_stat(proc, 20, 10, 200, PLAYBOOK)
+    write_stat(proc, 10, 5, 100, PLAYBOOK)
+    write_stat(proc, 5, 4, 50, b"-bash\0")
+    write_stat(proc, 4, 1, 40, b"sshd: root@pts/0\0")
+
+
+def test_the_ancestors_of_a_task_go_up_to_its_run_and_change_when_the_run_dies(tmp_path, monkeypatch):
     monkeypatch.setattr("os.getppid", lambda: 30)
-    write_stat(tmp_path, 30, 20, 300)
-    write_stat(tmp_path, 20, 10, 200)
-    write_stat(tmp_path, 10, 1, 100)
+    a_task_of_a_run(tmp_path)
     alive = process_ancestors(str(tmp_path))
     assert alive == [(30, "300"), (20, "200"), (10, "100")]
-    (tmp_path / "10" / "stat").unlink()
-    (tmp_path / "10").rmdir()
-    (tmp_path / "20" / "stat").unlink()
-    (tmp_path / "20").rmdir()
-    write_stat(tmp_path, 20, 1, 200)  # the worker, reparented once ansible-playbook is gone
+    write_stat(tmp_path, 20, 1, 200, PLAYBOOK)  # the worker, reparented once ansible-playbook is gone
     assert process_ancestors(str(tmp_path)) != alive
+
+
+def test_the_shell_that_started_a_run_may_exit_without_stopping_its_tasks(tmp_path, monkeypatch):
+    monkeypatch.setattr("os.getppid", lambda: 30)
+    a_task_of_a_run(tmp_path)
+    alive = process_ancestors(str(tmp_path))
+    write_stat(tmp_path, 10, 1, 100, PLAYBOOK)  # ansible-playbook, reparented once the shell is gone
+    assert process_ancestors(str(tmp_path)) == alive
+
+
+def test_outside_an_ansible_run_every_ancestor_is_watched(tmp_path, monkeypatch):
+    monkeypatch.setattr("os.getppid", lambda: 30)
+    write_stat(tmp_path, 30, 20, 300)
+    write_stat(tmp_path, 20, 1, 200, b"python3\0runner.py\0")
+    assert process_ancestors(str(tmp_path)) == [(30, "300"), (20, "200")]
 
 
 def test_without_proc_there_are_no_ancestors_to_watch(tmp_path, monkeypatch):
