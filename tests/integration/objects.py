@@ -15,6 +15,9 @@ def deployment(name, app, version, replicas=3, annotations=None, progress_deadli
             "template": {
                 "metadata": {"labels": labels, "annotations": annotations or {}},
                 "spec": {
+                    # The local cluster's nodes remove a deleted pod when its grace ends, as a kubelet
+                    # would at the latest: StatefulSets and DaemonSets replace pods one at a time.
+                    "terminationGracePeriodSeconds": 1,
                     "securityContext": {"runAsNonRoot": True, "runAsUser": 1001,
                                         "seccompProfile": {"type": "RuntimeDefault"}},
                     "containers": [{
