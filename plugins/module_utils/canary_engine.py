@@ -28,6 +28,7 @@ from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.
 from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.release_position import (
     UNFINISHED_PHASES,
     canary_position,
+    recorded_release_refusal,
 )
 
 PASSING_VERDICTS = ("Successful", "Inconclusive")
@@ -100,11 +101,10 @@ class Canary(StrategyRun):
             raise ModuleFailure("%s %s is %s; run %s before releasing %s." % (
                 self.app, record.get("version"), record.get("phase"), PROMOTE_HINT, self.version))
 
-    def refuse_unless_under_way(self, record, verb, again=""):
-        if record.get("strategy") != "canary" or record.get("phase") not in UNFINISHED_PHASES:
-            raise ModuleFailure("%s has no canary release to %s%s (%s %s)." % (
-                self.app, verb, again, "the run that held the lock left it" if again else "the last release is",
-                record.get("phase") or "none"))
+    def refuse_unless_under_way(self, record, action, again=False):
+        refusal = recorded_release_refusal(self.app, record, "canary", action, again)
+        if refusal:
+            raise ModuleFailure(refusal)
 
     # The calls of a run.
     def run(self):
@@ -358,7 +358,7 @@ class Canary(StrategyRun):
         try:
             record, stable_version, _position = self.read_state(self.version)
             if waited:
-                self.refuse_unless_under_way(record, "abort", again=" any more")
+                self.refuse_unless_under_way(record, "abort", again=True)
             self.cursor.update(record=record, stable_version=stable_version)
             self.cursor.setdefault("stable_updating", False)
             self.abort(self.cursor.pop("abort_reason", None) or "aborted by %s" % self.cursor["holder"])
