@@ -1,13 +1,16 @@
 """Interrupted releases: ansible-playbook and all its processes are SIGKILLed at seeded random points of
-blue-green and canary releases on the real cluster. After each kill, every Service and route that
-sends traffic must send it only to backends with ready endpoints; then a re-run of the same
-playbook (which must end promoted) or playbooks/abort.yml (which must end aborted, traffic on the
-old version) must bring the release to a consistent end: the record saying which, the lock gone.
+blue-green and canary releases and rolling updates on the real cluster. After each kill, every
+Service and route that sends traffic must send it only to backends with ready endpoints; then a
+re-run of the same playbook (which must end promoted) or playbooks/abort.yml (which must end
+aborted - a rolling update rolled back - traffic on the old version) must bring the release to a
+consistent end: the record saying which, the lock gone.
 
 PD_KILL_SEED picks the kill points and recoveries (printed, so a failing series can be replayed: the
 draws are the same for the same seed; where a kill lands depends on the machine's speed too);
-PD_KILL_TRIALS is the number of kills per strategy, 15 (30 in all) unless set. Each strategy's kills
-run as SERIES tests of their own, each in its own namespace, so that parallel workers share them."""
+PD_KILL_TRIALS is the number of kills of blue-green and of canary releases, 15 each (30 in all)
+unless set, and a fifth of it the kills of rolling updates, which have one Deployment and two
+engine calls to land in. Each strategy's kills run as tests of their own (its series), each in its
+own namespace, so that parallel workers share them."""
 
 import collections
 import json
@@ -33,10 +36,14 @@ APP = "modelcard-generator"
 SEED = int(os.environ.get("PD_KILL_SEED", "20261126"))
 KILLS = int(os.environ.get("PD_KILL_TRIALS", "15"))
 SERIES = 3
+ROLLING_KILLS = KILLS // 5
 # A re-run used as a recovery is itself killed this often (at most twice in a row).
 KILL_RERUN_CHANCE = 0.3
-# Seconds after a task starts before the kill: mid-task as well as between tasks.
+# Seconds after a task starts before the kill: mid-task as well as between tasks. A rolling update
+# spends most of its time in two engine calls (the rollout; the gate and the promotion), which a
+# longer delay reaches into from the tasks before them.
 KILL_DELAY = (0.0, 2.0)
+ROLLING_KILL_DELAY = (0.0, 5.0)
 # Endpoint readiness may lag the objects by a moment; longer than this is a violation.
 ENDPOINT_PROPAGATION = 8
 
@@ -52,12 +59,15 @@ CANARY = dict(COMMON, pd_canary_lock_ttl=10, pd_canary_router="gateway_api", pd_
               pd_canary_steps=[{"set_weight": 20}, {"analysis": {"templates": ["app_success_rate"]}},
                                {"set_weight": 60}],
               canary_rollout_timeout=30)
+ROLLING = dict(COMMON, pd_rolling_lock_ttl=10, rolling_rollout_timeout=30)
 
 
 class BlueGreen:
     name = "blue-green"
     playbook = "blue_green.yml"
     variables = BLUE_GREEN
+    kills, series, kill_delay = KILLS, SERIES, KILL_DELAY
+    aborted = "aborted"
 
     @staticmethod
     def serving_services(api_client, namespace):
@@ -76,6 +86,8 @@ class Canary:
     name = "canary"
     playbook = "canary.yml"
     variables = CANARY
+    kills, series, kill_delay = KILLS, SERIES, KILL_DELAY
+    aborted = "aborted"
 
     @staticmethod
     def backends(api_client, namespace):
@@ -97,6 +109,26 @@ class Canary:
         if cls.backends(api_client, namespace).get(f"{APP}-canary", 0) > 0:
             return None  # split between two versions
         return deployment_version(api_client, namespace, f"{APP}-stable")
+
+
+class Rolling:
+    name = "rolling"
+    playbook = "rolling.yml"
+    variables = ROLLING
+    kills, series, kill_delay = ROLLING_KILLS, 1, ROLLING_KILL_DELAY
+    aborted = "rolled_back"
+
+    @staticmethod
+    def serving_services(api_client, namespace):
+        return [APP]
+
+    @staticmethod
+    def serving_version(api_client, namespace):
+        """The version all of the Deployment's pods run, or None while the rollout mixes two."""
+        deployment = client.AppsV1Api(api_client).read_namespaced_deployment(APP, namespace)
+        if (deployment.status.updated_replicas, deployment.status.replicas) != (deployment.spec.replicas,) * 2:
+            return None
+        return deployment.spec.template.metadata.labels["app.kubernetes.io/version"]
 
 
 def deployment_version(api_client, namespace, name):
@@ -198,15 +230,15 @@ def end_violations(strategy, api_client, namespace, version, phase, serving):
     return found
 
 
-def series_kills(series):
-    """This series' share of KILLS: the first ones take the remainder."""
-    return KILLS // SERIES + (1 if series < KILLS % SERIES else 0)
+def series_kills(strategy, series):
+    """This series' share of the strategy's kills: the first ones take the remainder."""
+    return strategy.kills // strategy.series + (1 if series < strategy.kills % strategy.series else 0)
 
 
 def kill_trials(strategy, series, cluster, api_client, namespace):
     rng = random.Random(f"{SEED}-{strategy.name}-{series}")
     name = f"{strategy.name} series {series}"
-    kill_count = series_kills(series)
+    kill_count = series_kills(strategy, series)
     if not kill_count:
         pytest.skip(f"PD_KILL_TRIALS={KILLS} leaves no kill to {name}")
     print(f"\n{name}: PD_KILL_SEED={SEED}, {kill_count} kills")
@@ -225,7 +257,7 @@ def kill_trials(strategy, series, cluster, api_client, namespace):
         while True:
             # Every trial draws the same numbers in the same order, whatever the trials before it met,
             # so a seed replays the same kill points and choices.
-            kill_after, delay = rng.randint(1, tasks - 1), rng.uniform(*KILL_DELAY)
+            kill_after, delay = rng.randint(1, tasks - 1), rng.uniform(*strategy.kill_delay)
             prefers_abort, chain_draw = rng.random() < 0.5, rng.random()
             killed, task, code = operator.itemgetter(0, 2, 3)(run(cluster, release, kill_after, delay))
             if not killed:  # it ended before the kill point: the run itself is the recovery
@@ -250,7 +282,7 @@ def kill_trials(strategy, series, cluster, api_client, namespace):
             recoveries[recovery] += 1
             if recovery == "abort":
                 code = run(cluster, ansible_playbook(strategy, namespace, "abort.yml"))[3]
-                outcome = ("aborted", stable, code)
+                outcome = (strategy.aborted, stable, code)
             else:
                 code = run(cluster, release)[3]
                 outcome = ("promoted", version, code)
@@ -282,6 +314,11 @@ def test_killed_blue_green_releases_end_consistently(series, api_client, cluster
 @pytest.mark.parametrize("series", range(SERIES))
 def test_killed_canary_releases_end_consistently(series, api_client, cluster, namespace):
     kill_trials(Canary, series, cluster, api_client, namespace)
+
+
+@pytest.mark.long
+def test_killed_rolling_updates_end_consistently(api_client, cluster, namespace):
+    kill_trials(Rolling, 0, cluster, api_client, namespace)
 
 
 def test_a_first_blue_green_release_killed_once_its_service_exists_is_finished_by_a_rerun(
