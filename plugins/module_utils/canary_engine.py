@@ -43,6 +43,14 @@ def measurement_delay(interval, last_measured, now):
     return round(min(float(interval), max(0.0, interval - (now - last_measured))), 3)
 
 
+def stable_to_undo(record, stable_version, stable_updating):
+    """Whether an abort puts stable back a revision: a promotion had begun updating it, in this run or
+    in a killed one (stable runs the unfinished release's version, not the one it recorded replacing)."""
+    recorded_from = (record.get("details") or {}).get("stable_version") or ""
+    return bool(stable_updating or (record.get("phase") in UNFINISHED_PHASES and record.get("version") == stable_version
+                                    and recorded_from and recorded_from != stable_version))
+
+
 class Canary(StrategyRun):
     strategy = "canary"
 
@@ -373,10 +381,7 @@ class Canary(StrategyRun):
         record, stable_version = self.cursor.get("record") or {}, self.cursor.get("stable_version") or ""
         failed_gate = self.cursor.get("failed_gate")
         try:
-            recorded_from = (record.get("details") or {}).get("stable_version") or ""
-            if self.cursor.get("stable_updating") or (
-                    record.get("phase") in UNFINISHED_PHASES and record.get("version") == stable_version
-                    and recorded_from and recorded_from != stable_version):
+            if stable_to_undo(record, stable_version, self.cursor.get("stable_updating")):
                 self.release.undo(self.deployment("stable"), self.params["rollout_timeout"])
             if stable_version:
                 if self.router != "replicas" or self.release.read("Deployment", self.deployment("canary")):
