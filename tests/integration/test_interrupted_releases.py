@@ -62,17 +62,22 @@ CANARY = dict(COMMON, pd_canary_lock_ttl=10, pd_canary_router="gateway_api", pd_
 ROLLING = dict(COMMON, pd_rolling_lock_ttl=10, rolling_rollout_timeout=30)
 
 
-class BlueGreen:
-    name = "blue-green"
-    playbook = "blue_green.yml"
-    variables = BLUE_GREEN
+class Strategy:
+    """What a strategy's kills share unless it says otherwise: how many, in how many series, how
+    long after a task starts, the phase abort.yml ends in, and users' traffic through the Service
+    named after the application (a blue-green preview takes test traffic only)."""
     kills, series, kill_delay = KILLS, SERIES, KILL_DELAY
     aborted = "aborted"
 
     @staticmethod
     def serving_services(api_client, namespace):
-        """Services users' traffic reaches: the active one (the preview takes test traffic only)."""
         return [APP]
+
+
+class BlueGreen(Strategy):
+    name = "blue-green"
+    playbook = "blue_green.yml"
+    variables = BLUE_GREEN
 
     @staticmethod
     def serving_version(api_client, namespace):
@@ -82,12 +87,10 @@ class BlueGreen:
         return deployment_version(api_client, namespace, f"{APP}-{color}")
 
 
-class Canary:
+class Canary(Strategy):
     name = "canary"
     playbook = "canary.yml"
     variables = CANARY
-    kills, series, kill_delay = KILLS, SERIES, KILL_DELAY
-    aborted = "aborted"
 
     @staticmethod
     def backends(api_client, namespace):
@@ -111,16 +114,12 @@ class Canary:
         return deployment_version(api_client, namespace, f"{APP}-stable")
 
 
-class Rolling:
+class Rolling(Strategy):
     name = "rolling"
     playbook = "rolling.yml"
     variables = ROLLING
     kills, series, kill_delay = ROLLING_KILLS, 1, ROLLING_KILL_DELAY
     aborted = "rolled_back"
-
-    @staticmethod
-    def serving_services(api_client, namespace):
-        return [APP]
 
     @staticmethod
     def serving_version(api_client, namespace):
