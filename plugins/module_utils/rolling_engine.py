@@ -63,11 +63,11 @@ def recorded_update_refusal(app, record, running, action, again=False):
     update to have reached the Deployment (running: what it runs): one killed before it did is run
     again or aborted, since only a run of its version has that version's objects."""
     refusal = recorded_release_refusal(app, record, "rolling", action, again)
-    if refusal or action != "promote" or (running or {}).get("version") == record.get("version"):
+    version, runs = record.get("version"), (running or {}).get("version")
+    if refusal or action != "promote" or runs == version:
         return refusal
     return ("%s %s never reached its Deployment, which runs %s; run playbooks/rolling.yml -e release_version=%s "
-            "again, or playbooks/abort.yml." % (app, record.get("version"), (running or {}).get("version") or "nothing",
-                                                 record.get("version")))
+            "again, or playbooks/abort.yml." % (app, version, runs or "nothing", version))
 
 
 class Rolling(StrategyRun):
