@@ -140,6 +140,9 @@ def test_promote_and_abort_finish_or_undo_an_interrupted_update(api_client, clus
                 **short_lock)
     status = run_playbook(cluster, "status.yml", *arguments(namespace))
     assert "phase: progressing, step: post-update-analysis" in status.stdout
+    checked = run_playbook(cluster, "promote.yml", *arguments(namespace), "--check")
+    assert "would finish modelcard-generator 1.1.0: wait for its rollout" in checked.stdout
+    assert phase(api_client, namespace) == "progressing"
     run_playbook(cluster, "promote.yml", *arguments(namespace))
     assert running(api_client, namespace) == ("1.1.0", 3)
     current = record(api_client, namespace)
