@@ -8,9 +8,10 @@ consistent end: the record saying which, the lock gone.
 PD_KILL_SEED picks the kill points and recoveries (printed, so a failing series can be replayed: the
 draws are the same for the same seed; where a kill lands depends on the machine's speed too);
 PD_KILL_TRIALS is the number of kills of blue-green and of canary releases, 15 each (30 in all)
-unless set, and a fifth of it the kills of rolling updates, which have one Deployment and two
-engine calls to land in. Each strategy's kills run as tests of their own (its series), each in its
-own namespace, so that parallel workers share them."""
+unless set. Each strategy's kills run as tests of their own (its series), each in its own
+namespace, so that parallel workers share them. Rolling updates are killed a seventh as often
+(2 by default), each at a random moment of the engine's calls, where all their states are: a
+kill before them only finds the update not begun, at the price of a whole re-run."""
 
 import collections
 import json
@@ -36,14 +37,13 @@ APP = "modelcard-generator"
 SEED = int(os.environ.get("PD_KILL_SEED", "20261126"))
 KILLS = int(os.environ.get("PD_KILL_TRIALS", "15"))
 SERIES = 3
-ROLLING_KILLS = KILLS // 5
+ROLLING_KILLS = KILLS // 7
 # A re-run used as a recovery is itself killed this often (at most twice in a row).
 KILL_RERUN_CHANCE = 0.3
-# Seconds after a task starts before the kill: mid-task as well as between tasks. A rolling update
-# spends most of its time in two engine calls (the rollout; the gate and the promotion), which a
-# longer delay reaches into from the tasks before them.
+# Seconds after a task starts before the kill: mid-task as well as between tasks.
 KILL_DELAY = (0.0, 2.0)
-ROLLING_KILL_DELAY = (0.0, 5.0)
+# The task of the release engine's calls, in which a rolling update is killed.
+ENGINE_TASK = "Release the application, one step per item"
 # Endpoint readiness may lag the objects by a moment; longer than this is a violation.
 ENDPOINT_PROPAGATION = 8
 
@@ -63,10 +63,11 @@ ROLLING = dict(COMMON, pd_rolling_lock_ttl=10, rolling_rollout_timeout=30)
 
 
 class Strategy:
-    """What a strategy's kills share unless it says otherwise: how many, in how many series, how
-    long after a task starts, the phase abort.yml ends in, and users' traffic through the Service
-    named after the application (a blue-green preview takes test traffic only)."""
-    kills, series, kill_delay = KILLS, SERIES, KILL_DELAY
+    """What a strategy's kills share unless it says otherwise: how many, in how many series, whether
+    only in the engine's task (else after any task), the phase abort.yml ends in, and users'
+    traffic through the Service named after the application (a blue-green preview takes test
+    traffic only)."""
+    kills, series, in_engine = KILLS, SERIES, False
     aborted = "aborted"
 
     @staticmethod
@@ -118,7 +119,7 @@ class Rolling(Strategy):
     name = "rolling"
     playbook = "rolling.yml"
     variables = ROLLING
-    kills, series, kill_delay = ROLLING_KILLS, 1, ROLLING_KILL_DELAY
+    kills, series, in_engine = ROLLING_KILLS, 1, True
     aborted = "rolled_back"
 
     @staticmethod
@@ -181,23 +182,25 @@ def ansible_playbook(strategy, namespace, playbook, **extra):
 
 def run(cluster, command, kill_after=None, delay=0.0):
     """Runs ansible-playbook; with kill_after, SIGKILLs it and all its processes `delay` seconds
-    after the kill_after-th task starts. Returns (killed, tasks started, last task started, exit code)."""
+    after the kill_after-th task starts. Returns (killed, tasks started, last task started, exit code,
+    [(each task started, when)])."""
     process = subprocess.Popen(command, cwd=REPO, env=dict(ansible_env(cluster), PYTHONUNBUFFERED="1"),
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                start_new_session=True)
-    tasks, last, output = 0, None, []
+    tasks, last, output, starts = 0, None, [], []
     try:
         for line in process.stdout:
             output.append(line)
             if line.startswith("TASK ["):
                 tasks, last = tasks + 1, line[len("TASK ["):].split("] ")[0]
+                starts.append((last, time.monotonic()))
                 if tasks == kill_after:
                     time.sleep(delay)
                     if process.poll() is None:
                         kill_tree(process.pid)
                         process.wait()
-                        return True, tasks, last, -signal.SIGKILL
-        return False, tasks, last, process.wait()
+                        return True, tasks, last, -signal.SIGKILL, starts
+        return False, tasks, last, process.wait(), starts
     finally:
         if process.poll() is None:
             kill_tree(process.pid)
@@ -208,11 +211,16 @@ def run(cluster, command, kill_after=None, delay=0.0):
 
 
 def settle(cluster, strategy, namespace, version):
-    """An uninterrupted release that must succeed; returns (tasks it started, seconds it took)."""
+    """An uninterrupted release that must succeed; returns (tasks it started, seconds it took, the
+    engine's task's number and seconds)."""
     started = time.monotonic()
-    tasks, code = run(cluster, ansible_playbook(strategy, namespace, strategy.playbook, release_version=version))[1::2]
+    _killed, tasks, _last, code, starts = run(
+        cluster, ansible_playbook(strategy, namespace, strategy.playbook, release_version=version))
     assert code == 0, f"the uninterrupted release of {version} failed"
-    return tasks, time.monotonic() - started
+    ended = time.monotonic()
+    engine = next(index for index, (name, _at) in enumerate(starts) if ENGINE_TASK in name)
+    engine_ended = starts[engine + 1][1] if engine + 1 < len(starts) else ended
+    return tasks, ended - started, (engine + 1, engine_ended - starts[engine][1])
 
 
 def end_violations(strategy, api_client, namespace, version, phase, serving):
@@ -243,8 +251,9 @@ def kill_trials(strategy, series, cluster, api_client, namespace):
     print(f"\n{name}: PD_KILL_SEED={SEED}, {kill_count} kills")
     started = time.monotonic()
     settle(cluster, strategy, namespace, "2.0.0")
-    tasks, seconds = settle(cluster, strategy, namespace, "2.0.1")
-    print(f"{name}: an uninterrupted release starts {tasks} tasks in {seconds:.0f} s")
+    tasks, seconds, (engine_task, engine_seconds) = settle(cluster, strategy, namespace, "2.0.1")
+    print(f"{name}: an uninterrupted release starts {tasks} tasks in {seconds:.0f} s, "
+          f"{engine_seconds:.0f} s of it in the engine's task")
     stable, kills, releases = "2.0.1", 0, 0
     phases, recoveries, violations = collections.Counter(), collections.Counter(), []
 
@@ -256,7 +265,9 @@ def kill_trials(strategy, series, cluster, api_client, namespace):
         while True:
             # Every trial draws the same numbers in the same order, whatever the trials before it met,
             # so a seed replays the same kill points and choices.
-            kill_after, delay = rng.randint(1, tasks - 1), rng.uniform(*strategy.kill_delay)
+            kill_after, delay = rng.randint(1, tasks - 1), rng.uniform(*KILL_DELAY)
+            if strategy.in_engine:
+                kill_after, delay = engine_task, rng.uniform(0.0, engine_seconds)
             prefers_abort, chain_draw = rng.random() < 0.5, rng.random()
             killed, task, code = operator.itemgetter(0, 2, 3)(run(cluster, release, kill_after, delay))
             if not killed:  # it ended before the kill point: the run itself is the recovery
