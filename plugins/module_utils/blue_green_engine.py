@@ -21,6 +21,7 @@ from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.
 from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.release_position import (
     UNFINISHED_PHASES,
     blue_green_position,
+    recorded_release_refusal,
 )
 from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.release_record import read_traffic
 
@@ -100,10 +101,9 @@ class BlueGreen(StrategyRun):
         action = self.params["action"]
         if action in ("promote", "abort"):
             record = self.release.read_record()
-            wanted = ("paused",) if action == "promote" else UNFINISHED_PHASES
-            if record.get("phase") not in wanted:
-                raise ModuleFailure("%s has no %srelease to %s (the last release is %s)." % (
-                    self.app, "paused " if action == "promote" else "", action, record.get("phase") or "none"))
+            refusal = recorded_release_refusal(self.app, record, "blue_green", action)
+            if refusal:
+                raise ModuleFailure(refusal)
             self.cursor["version"] = record.get("version")
             if action == "abort":
                 return self.abort_run(record)
@@ -269,9 +269,9 @@ class BlueGreen(StrategyRun):
 
         def read_again():
             again = self.release.read_record()
-            if again.get("phase") not in UNFINISHED_PHASES:
-                raise ModuleFailure("%s has no release to abort any more (the run that held the lock left it %s)." % (
-                    self.app, again.get("phase") or "none"))
+            refusal = recorded_release_refusal(self.app, again, "blue_green", "abort", again=True)
+            if refusal:
+                raise ModuleFailure(refusal)
             self.cursor.update(version=again.get("version"), active_color=again.get("stable_revision") or "",
                                new_color=again.get("new_revision") or "")
 

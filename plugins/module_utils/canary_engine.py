@@ -28,6 +28,7 @@ from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.
 from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.release_position import (
     UNFINISHED_PHASES,
     canary_position,
+    recorded_release_refusal,
 )
 
 PASSING_VERDICTS = ("Successful", "Inconclusive")
@@ -40,6 +41,14 @@ def measurement_delay(interval, last_measured, now):
     if last_measured is None:
         return float(interval)
     return round(min(float(interval), max(0.0, interval - (now - last_measured))), 3)
+
+
+def stable_to_undo(record, stable_version, stable_updating):
+    """Whether an abort puts stable back a revision: a promotion had begun updating it, in this run or
+    in a killed one (stable runs the unfinished release's version, not the one it recorded replacing)."""
+    recorded_from = (record.get("details") or {}).get("stable_version") or ""
+    return bool(stable_updating or (record.get("phase") in UNFINISHED_PHASES and record.get("version") == stable_version
+                                    and recorded_from and recorded_from != stable_version))
 
 
 class Canary(StrategyRun):
@@ -100,11 +109,10 @@ class Canary(StrategyRun):
             raise ModuleFailure("%s %s is %s; run %s before releasing %s." % (
                 self.app, record.get("version"), record.get("phase"), PROMOTE_HINT, self.version))
 
-    def refuse_unless_under_way(self, record, verb, again=""):
-        if record.get("strategy") != "canary" or record.get("phase") not in UNFINISHED_PHASES:
-            raise ModuleFailure("%s has no canary release to %s%s (%s %s)." % (
-                self.app, verb, again, "the run that held the lock left it" if again else "the last release is",
-                record.get("phase") or "none"))
+    def refuse_unless_under_way(self, record, action, again=False):
+        refusal = recorded_release_refusal(self.app, record, "canary", action, again)
+        if refusal:
+            raise ModuleFailure(refusal)
 
     # The calls of a run.
     def run(self):
@@ -358,7 +366,7 @@ class Canary(StrategyRun):
         try:
             record, stable_version, _position = self.read_state(self.version)
             if waited:
-                self.refuse_unless_under_way(record, "abort", again=" any more")
+                self.refuse_unless_under_way(record, "abort", again=True)
             self.cursor.update(record=record, stable_version=stable_version)
             self.cursor.setdefault("stable_updating", False)
             self.abort(self.cursor.pop("abort_reason", None) or "aborted by %s" % self.cursor["holder"])
@@ -373,10 +381,7 @@ class Canary(StrategyRun):
         record, stable_version = self.cursor.get("record") or {}, self.cursor.get("stable_version") or ""
         failed_gate = self.cursor.get("failed_gate")
         try:
-            recorded_from = (record.get("details") or {}).get("stable_version") or ""
-            if self.cursor.get("stable_updating") or (
-                    record.get("phase") in UNFINISHED_PHASES and record.get("version") == stable_version
-                    and recorded_from and recorded_from != stable_version):
+            if stable_to_undo(record, stable_version, self.cursor.get("stable_updating")):
                 self.release.undo(self.deployment("stable"), self.params["rollout_timeout"])
             if stable_version:
                 if self.router != "replicas" or self.release.read("Deployment", self.deployment("canary")):

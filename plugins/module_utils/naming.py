@@ -20,6 +20,12 @@ _DNS_SUBDOMAIN = re.compile(r"^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z
 # rules hold: letters, digits, '.', '_' and '-', starting and ending with a letter or digit, at most
 # 63 characters.
 _RELEASE_VERSION = re.compile(r"[A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?")
+# The options of a module that reads or writes an application's release state (its record, lock,
+# guard), documented once by the application doc fragment.
+APPLICATION_OPTIONS = dict(
+    app=dict(type="str", required=True),
+    namespace=dict(type="str", required=True),
+)
 
 
 def is_release_version(value):

@@ -12,6 +12,26 @@ __metaclass__ = type
 UNFINISHED_PHASES = ("progressing", "paused")
 
 
+# What promote and abort act on, by strategy; a record that names no strategy is blue-green's, as the
+# playbooks read it.
+RECORDED_RELEASE = {"canary": "canary release", "blue_green": "release", "rolling": "rolling update"}
+
+
+def recorded_release_refusal(app, record, strategy, action, again=False):
+    """Why a promote or abort run of strategy has nothing to act on, or None: the record's release
+    must be the strategy's and unfinished (a blue-green promotion: paused, since one that was not
+    paused promotes itself). again: the record was read once more after waiting for the lock of a
+    run that may have ended the release meanwhile."""
+    record = record or {}
+    wanted = ("paused",) if strategy == "blue_green" and action == "promote" else UNFINISHED_PHASES
+    if (record.get("strategy") or "blue_green") == strategy and record.get("phase") in wanted:
+        return None
+    return "%s has no %s%s to %s%s (%s %s)." % (
+        app, "paused " if wanted == ("paused",) else "", RECORDED_RELEASE[strategy], action,
+        " any more" if again else "", "the run that held the lock left it" if again else "the last release is",
+        record.get("phase") or "none")
+
+
 def _unfinished(record, version, strategy=None):
     """Whether the record is a release of version that no run has finished (nor aborted)."""
     return (record.get("phase") in UNFINISHED_PHASES and record.get("version") == str(version)

@@ -19,7 +19,7 @@ from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.
     checked_metrics,
 )
 from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.release_position import (
-    UNFINISHED_PHASES,
+    recorded_release_refusal,
     rolling_position,
 )
 from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.rollout import REVISION_ANNOTATION
@@ -58,6 +58,18 @@ def serving(deployment):
             "revision": (deployment["metadata"].get("annotations") or {}).get(REVISION_ANNOTATION, "")}
 
 
+def recorded_update_refusal(app, record, running, action, again=False):
+    """Why promote or abort has no rolling update to act on, or None. A promotion also needs the
+    update to have reached the Deployment (running: what it runs): one killed before it did is run
+    again or aborted, since only a run of its version has that version's objects."""
+    refusal = recorded_release_refusal(app, record, "rolling", action, again)
+    version, runs = record.get("version"), (running or {}).get("version")
+    if refusal or action != "promote" or runs == version:
+        return refusal
+    return ("%s %s never reached its Deployment, which runs %s; run playbooks/rolling.yml -e release_version=%s "
+            "again, or playbooks/abort.yml." % (app, version, runs or "nothing", version))
+
+
 class Rolling(StrategyRun):
     strategy = "rolling"
 
@@ -94,11 +106,8 @@ class Rolling(StrategyRun):
     # The calls of a run.
     def run(self):
         action = self.params["action"]
-        if action == "promote":
-            raise ModuleFailure("%s: a rolling update never pauses, so it has nothing to promote; "
-                                "playbooks/rollback.yml takes it back." % self.app)
-        if action == "abort":
-            return self.abort_run()
+        if action != "run" and self.cursor.get("next") is None:
+            return self.act_on_record(action)
         if self.cursor.get("next") is None:
             return self.start()
         return self.go_on()
@@ -152,6 +161,9 @@ class Rolling(StrategyRun):
                 stable_revision=self.stable_revision)
         self.release.apply(self.objects())
         self.changed = True
+        return self.roll_out()
+
+    def roll_out(self):
         self.release.wait_for(self.app, self.params["rollout_timeout"], self.params["progress_deadline"])
         self.cursor["next"] = "verify"
         return self.result(False, "%s %s rolled out" % (self.app, self.version))
@@ -160,6 +172,7 @@ class Rolling(StrategyRun):
         """The post-update gate on the application's Service; anything but Successful undoes the update."""
         gate = self.rolling["gate"]
         if gate["templates"] or gate["metrics"]:
+            self.record(step="%s-analysis" % GATE)
             self.release.wait_for_endpoints(self.app, self.params["replicas"])
             self.gate(GATE, self.app, gate)
         self.cursor.update(promoted=True, next="promote")
@@ -171,26 +184,42 @@ class Rolling(StrategyRun):
         self.release.give_back_lock()
         return self.result(True, "promoted %s %s" % (self.app, self.version))
 
-    # The one way back.
-    def abort_run(self):
-        """action abort: an unfinished rolling update of the record is undone to its stable revision."""
+    # A later run's promote or abort of an update a run left unfinished (killed, say).
+    def act_on_record(self, action):
+        """promote finishes the recorded update: waits for its rollout, measures its gate and records
+        it promoted. abort undoes it to the stable revision it recorded. Both take the lock, waiting
+        out a killed run's; a release already ended is refused, changing nothing."""
         record = self.release.read_record()
-        if record.get("strategy") != "rolling" or record.get("phase") not in UNFINISHED_PHASES:
-            raise ModuleFailure("%s has no rolling update to undo (the last release is %s)." % (
-                self.app, record.get("phase") or "none"))
-        self.cursor.update(version=record.get("version"), stable_revision=record.get("stable_revision") or "")
+        self.refuse_unless_unfinished(record, action)
+        self.cursor.update(version=record.get("version"), stable_revision=record.get("stable_revision") or "",
+                           promoted=False)
         if self.module.check_mode:
-            return self.result(True, "would undo %s %s to revision %s" % (
-                self.app, self.version, self.stable_revision or "none"))
+            return self.result(True, self.recorded_plan(action)[0], plan=self.recorded_plan(action))
 
         def read_again():
-            again = self.release.read_record()
-            if again.get("phase") not in UNFINISHED_PHASES:
-                raise ModuleFailure("%s has no rolling update to undo any more (the run that held the lock left "
-                                    "it %s)." % (self.app, again.get("phase") or "none"))
+            self.refuse_unless_unfinished(self.release.read_record(), action, again=True)
 
-        self.abort_holding_lock(read_again)
-        return self.result(True, "undid %s %s to revision %s" % (self.app, self.version, self.stable_revision))
+        if action == "abort":
+            self.abort_holding_lock(read_again)
+            return self.result(True, "undid %s %s to revision %s" % (
+                self.app, self.version, self.stable_revision or "none"))
+        self.take_lock(read_again)
+        return self.guarded(self.roll_out)
+
+    def refuse_unless_unfinished(self, record, action, again=False):
+        running = serving(self.release.read("Deployment", self.app)) if action == "promote" else None
+        refusal = recorded_update_refusal(self.app, record, running, action, again)
+        if refusal:
+            raise ModuleFailure(refusal)
+
+    def recorded_plan(self, action):
+        back = "undo %s %s to revision %s" % (self.app, self.version, self.stable_revision) if self.stable_revision \
+            else "leave %s %s as it is: there is no earlier revision" % (self.app, self.version)
+        if action == "abort":
+            return ["would " + back]
+        return ["would finish %s %s: wait for its rollout" % (self.app, self.version),
+                "then the %s gate: %s" % (GATE, ", ".join(self.gate_names()) or "none"),
+                "then record it promoted, or %s if the rollout or the gate fails" % back]
 
     def abort(self, reason):
         """The Deployment goes back to the revision that served before; the gate that stopped the

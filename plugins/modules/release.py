@@ -45,8 +45,9 @@ options:
     description:
       - V(run) releases O(version) (or goes on with its interrupted release); V(promote) goes on with
         the recorded release past its pause (a canary with O(canary.full) promotes at once); V(abort)
-        sends traffic back to what served before and records the release as aborted (a rolling update
-        is undone to its stable revision and recorded as rolled back; it never pauses, so it cannot be promoted).
+        sends traffic back to what served before and records the release as aborted. A rolling update a run
+        left unfinished is finished by V(promote) (its rollout waited for, its gate measured) or undone by
+        V(abort) to its recorded stable revision and recorded as rolled back.
     type: str
     choices: [run, promote, abort]
     default: run

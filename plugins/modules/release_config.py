@@ -67,6 +67,7 @@ options:
     type: str
     default: config
 extends_documentation_fragment:
+  - terragonlabs.progressive_delivery.application.api_client
   - kubernetes.core.k8s_auth_options
 attributes:
   check_mode:
@@ -75,9 +76,6 @@ attributes:
   diff_mode:
     support: full
     description: The application's copies, by name, before and after.
-requirements:
-  - urllib3
-  - PyYAML (to read a kubeconfig)
 seealso:
   - module: terragonlabs.progressive_delivery.release
   - module: terragonlabs.progressive_delivery.release_info

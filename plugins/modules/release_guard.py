@@ -27,14 +27,6 @@ description:
 author:
   - Terragon Labs (@terragonlabs)
 options:
-  app:
-    description: The application (value of its C(app.kubernetes.io/name) label).
-    type: str
-    required: true
-  namespace:
-    description: Namespace of the application and of its release record.
-    type: str
-    required: true
   window:
     description:
       - How long after its promotion a release is guarded, as seconds or a string such as V(90s),
@@ -51,6 +43,8 @@ options:
     elements: dict
     required: true
 extends_documentation_fragment:
+  - terragonlabs.progressive_delivery.application
+  - terragonlabs.progressive_delivery.application.api_client
   - kubernetes.core.k8s_auth_options
 attributes:
   check_mode:
@@ -59,10 +53,6 @@ attributes:
   diff_mode:
     support: none
     description: Changes no object; it only adds an Event.
-requirements:
-  - urllib3
-  - PyYAML (to read a kubeconfig)
-  - kubernetes >= 24.2.0, only for a kubeconfig user with an exec plugin or auth-provider
 seealso:
   - module: terragonlabs.progressive_delivery.release_info
   - module: terragonlabs.progressive_delivery.release_lock
@@ -149,12 +139,12 @@ namespace:
 
 from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.guard import run_release_guard
 from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.kube_module import KubeModule
+from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.naming import APPLICATION_OPTIONS
 
 
 def main():
     KubeModule(argument_spec=dict(
-        app=dict(type="str", required=True),
-        namespace=dict(type="str", required=True),
+        APPLICATION_OPTIONS,
         window=dict(type="raw", required=True),
         alerts=dict(type="list", elements="dict", required=True),
     )).run(run_release_guard)

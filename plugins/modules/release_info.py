@@ -19,14 +19,6 @@ description:
 author:
   - Terragon Labs (@terragonlabs)
 options:
-  app:
-    description: The application (value of its C(app.kubernetes.io/name) label).
-    type: str
-    required: true
-  namespace:
-    description: Namespace of the application.
-    type: str
-    required: true
   service:
     description:
       - Also read this Service in O(namespace) and the Deployments it sends traffic to (those whose
@@ -35,6 +27,8 @@ options:
         reads of the Service and its Deployments.
     type: str
 extends_documentation_fragment:
+  - terragonlabs.progressive_delivery.application
+  - terragonlabs.progressive_delivery.application.api_client
   - kubernetes.core.k8s_auth_options
 attributes:
   check_mode:
@@ -43,10 +37,6 @@ attributes:
   diff_mode:
     support: none
     description: Changes nothing, so there is no difference to show.
-requirements:
-  - urllib3
-  - PyYAML (to read a kubeconfig)
-  - kubernetes >= 24.2.0, only for a kubeconfig user with an exec plugin or auth-provider
 seealso:
   - module: terragonlabs.progressive_delivery.release_record
 """
@@ -128,13 +118,13 @@ traffic:
 """
 
 from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.kube_module import KubeModule
+from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.naming import APPLICATION_OPTIONS
 from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.release_record import run_release_info
 
 
 def main():
     KubeModule(argument_spec=dict(
-        app=dict(type="str", required=True),
-        namespace=dict(type="str", required=True),
+        APPLICATION_OPTIONS,
         service=dict(type="str"),
     )).run(run_release_info)
 

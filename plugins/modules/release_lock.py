@@ -33,14 +33,6 @@ description:
 author:
   - Terragon Labs (@terragonlabs)
 options:
-  app:
-    description: The application (value of its C(app.kubernetes.io/name) label).
-    type: str
-    required: true
-  namespace:
-    description: Namespace of the application, where the Lease lives.
-    type: str
-    required: true
   state:
     description: V(present) takes or renews the lock, V(absent) releases it (deletes the Lease).
     type: str
@@ -76,6 +68,8 @@ options:
     type: bool
     default: false
 extends_documentation_fragment:
+  - terragonlabs.progressive_delivery.application
+  - terragonlabs.progressive_delivery.application.api_client
   - kubernetes.core.k8s_auth_options
 attributes:
   check_mode:
@@ -84,10 +78,6 @@ attributes:
   diff_mode:
     support: full
     description: Shows the Lease's spec before and after.
-requirements:
-  - urllib3
-  - PyYAML (to read a kubeconfig)
-  - kubernetes >= 24.2.0, only for a kubeconfig user with an exec plugin or auth-provider
 """
 
 EXAMPLES = r"""
@@ -184,13 +174,13 @@ expires_in:
 from ansible.module_utils.basic import env_fallback
 
 from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.kube_module import KubeModule
+from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.naming import APPLICATION_OPTIONS
 from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.release_lock import run_release_lock
 
 
 def main():
     KubeModule(argument_spec=dict(
-        app=dict(type="str", required=True),
-        namespace=dict(type="str", required=True),
+        APPLICATION_OPTIONS,
         state=dict(type="str", choices=["present", "absent"], default="present"),
         holder=dict(type="str", required=True),
         job_id=dict(type="str", fallback=(env_fallback, ["AWX_JOB_ID", "JOB_ID"])),

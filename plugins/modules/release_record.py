@@ -37,14 +37,6 @@ description:
 author:
   - Terragon Labs (@terragonlabs)
 options:
-  app:
-    description: The application (value of its C(app.kubernetes.io/name) label).
-    type: str
-    required: true
-  namespace:
-    description: Namespace of the application, where the record lives.
-    type: str
-    required: true
   state:
     description: V(present) creates or updates the record; V(absent) deletes it with its history.
     type: str
@@ -105,6 +97,8 @@ options:
     type: int
     default: 10
 extends_documentation_fragment:
+  - terragonlabs.progressive_delivery.application
+  - terragonlabs.progressive_delivery.application.api_client
   - kubernetes.core.k8s_auth_options
 attributes:
   check_mode:
@@ -113,10 +107,6 @@ attributes:
   diff_mode:
     support: full
     description: Shows the release and history before and after.
-requirements:
-  - urllib3
-  - PyYAML (to read a kubeconfig)
-  - kubernetes >= 24.2.0, only for a kubeconfig user with an exec plugin or auth-provider
 seealso:
   - module: terragonlabs.progressive_delivery.release_info
   - module: terragonlabs.progressive_delivery.release_lock
@@ -229,6 +219,7 @@ history:
 """
 
 from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.kube_module import KubeModule
+from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.naming import APPLICATION_OPTIONS
 from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.release_record import (
     GATE_VERDICTS,
     PHASES,
@@ -238,8 +229,7 @@ from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.
 
 def main():
     KubeModule(argument_spec=dict(
-        app=dict(type="str", required=True),
-        namespace=dict(type="str", required=True),
+        APPLICATION_OPTIONS,
         state=dict(type="str", choices=["present", "absent"], default="present"),
         release_id=dict(type="str"),
         strategy=dict(type="str"),

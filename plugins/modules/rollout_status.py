@@ -39,6 +39,7 @@ options:
     type: float
     default: 1.0
 extends_documentation_fragment:
+  - terragonlabs.progressive_delivery.application.api_client
   - terragonlabs.progressive_delivery.workload
   - terragonlabs.progressive_delivery.workload.keep_lock
   - terragonlabs.progressive_delivery.workload.progress
@@ -50,10 +51,6 @@ attributes:
   diff_mode:
     support: none
     description: Changes nothing, so there is no difference to show.
-requirements:
-  - urllib3
-  - PyYAML (to read a kubeconfig)
-  - kubernetes >= 24.2.0, only for a kubeconfig user with an exec plugin or auth-provider
 """
 
 EXAMPLES = r"""

@@ -53,6 +53,7 @@ options:
     type: bool
     default: false
 extends_documentation_fragment:
+  - terragonlabs.progressive_delivery.application.api_client
   - terragonlabs.progressive_delivery.workload
   - terragonlabs.progressive_delivery.workload.keep_lock
   - terragonlabs.progressive_delivery.workload.wait
@@ -65,10 +66,6 @@ attributes:
   diff_mode:
     support: full
     description: Shows the pod template, annotations and labels before and after.
-requirements:
-  - urllib3
-  - PyYAML (to read a kubeconfig)
-  - kubernetes >= 24.2.0, only for a kubeconfig user with an exec plugin or auth-provider
 seealso:
   - module: terragonlabs.progressive_delivery.rollout_status
 """

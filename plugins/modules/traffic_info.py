@@ -18,6 +18,7 @@ description:
 author:
   - Terragon Labs (@terragonlabs)
 extends_documentation_fragment:
+  - terragonlabs.progressive_delivery.application.api_client
   - kubernetes.core.k8s_auth_options
   - terragonlabs.progressive_delivery.traffic_router
 attributes:
@@ -27,10 +28,6 @@ attributes:
   diff_mode:
     support: none
     description: Changes nothing, so there is no difference to show.
-requirements:
-  - urllib3
-  - PyYAML (to read a kubeconfig)
-  - kubernetes >= 24.2.0, only for a kubeconfig user with an exec plugin or auth-provider
 """
 
 EXAMPLES = r"""

@@ -68,6 +68,7 @@ options:
     type: bool
     default: true
 extends_documentation_fragment:
+  - terragonlabs.progressive_delivery.application.api_client
   - kubernetes.core.k8s_auth_options
   - terragonlabs.progressive_delivery.traffic_router
 attributes:
@@ -77,10 +78,6 @@ attributes:
   diff_mode:
     support: full
     description: Shows the traffic split before and after.
-requirements:
-  - urllib3
-  - PyYAML (to read a kubeconfig)
-  - kubernetes >= 24.2.0, only for a kubeconfig user with an exec plugin or auth-provider
 """
 
 EXAMPLES = r"""

@@ -1,13 +1,17 @@
 """Interrupted releases: ansible-playbook and all its processes are SIGKILLed at seeded random points of
-blue-green and canary releases on the real cluster. After each kill, every Service and route that
-sends traffic must send it only to backends with ready endpoints; then a re-run of the same
-playbook (which must end promoted) or playbooks/abort.yml (which must end aborted, traffic on the
-old version) must bring the release to a consistent end: the record saying which, the lock gone.
+blue-green and canary releases and rolling updates on the real cluster. After each kill, every
+Service and route that sends traffic must send it only to backends with ready endpoints; then a
+re-run of the same playbook (which must end promoted) or playbooks/abort.yml (which must end
+aborted - a rolling update rolled back - traffic on the old version) must bring the release to a
+consistent end: the record saying which, the lock gone.
 
 PD_KILL_SEED picks the kill points and recoveries (printed, so a failing series can be replayed: the
 draws are the same for the same seed; where a kill lands depends on the machine's speed too);
-PD_KILL_TRIALS is the number of kills per strategy, 15 (30 in all) unless set. Each strategy's kills
-run as SERIES tests of their own, each in its own namespace, so that parallel workers share them."""
+PD_KILL_TRIALS is the number of kills of blue-green and of canary releases, 15 each (30 in all)
+unless set. Each strategy's kills run as tests of their own (its series), each in its own
+namespace, so that parallel workers share them. Rolling updates are killed a seventh as often
+(2 by default), each at a random moment of the engine's calls, where all their states are: a
+kill before them only finds the update not begun, at the price of a whole re-run."""
 
 import collections
 import json
@@ -33,10 +37,13 @@ APP = "modelcard-generator"
 SEED = int(os.environ.get("PD_KILL_SEED", "20261126"))
 KILLS = int(os.environ.get("PD_KILL_TRIALS", "15"))
 SERIES = 3
+ROLLING_KILLS = KILLS // 7
 # A re-run used as a recovery is itself killed this often (at most twice in a row).
 KILL_RERUN_CHANCE = 0.3
 # Seconds after a task starts before the kill: mid-task as well as between tasks.
 KILL_DELAY = (0.0, 2.0)
+# The task of the release engine's calls, in which a rolling update is killed.
+ENGINE_TASK = "Release the application, one step per item"
 # Endpoint readiness may lag the objects by a moment; longer than this is a violation.
 ENDPOINT_PROPAGATION = 8
 
@@ -52,17 +59,26 @@ CANARY = dict(COMMON, pd_canary_lock_ttl=10, pd_canary_router="gateway_api", pd_
               pd_canary_steps=[{"set_weight": 20}, {"analysis": {"templates": ["app_success_rate"]}},
                                {"set_weight": 60}],
               canary_rollout_timeout=30)
+ROLLING = dict(COMMON, pd_rolling_lock_ttl=10, rolling_rollout_timeout=30)
 
 
-class BlueGreen:
-    name = "blue-green"
-    playbook = "blue_green.yml"
-    variables = BLUE_GREEN
+class Strategy:
+    """What a strategy's kills share unless it says otherwise: how many, in how many series, whether
+    only in the engine's task (else after any task), the phase abort.yml ends in, and users'
+    traffic through the Service named after the application (a blue-green preview takes test
+    traffic only)."""
+    kills, series, in_engine = KILLS, SERIES, False
+    aborted = "aborted"
 
     @staticmethod
     def serving_services(api_client, namespace):
-        """Services users' traffic reaches: the active one (the preview takes test traffic only)."""
         return [APP]
+
+
+class BlueGreen(Strategy):
+    name = "blue-green"
+    playbook = "blue_green.yml"
+    variables = BLUE_GREEN
 
     @staticmethod
     def serving_version(api_client, namespace):
@@ -72,7 +88,7 @@ class BlueGreen:
         return deployment_version(api_client, namespace, f"{APP}-{color}")
 
 
-class Canary:
+class Canary(Strategy):
     name = "canary"
     playbook = "canary.yml"
     variables = CANARY
@@ -97,6 +113,22 @@ class Canary:
         if cls.backends(api_client, namespace).get(f"{APP}-canary", 0) > 0:
             return None  # split between two versions
         return deployment_version(api_client, namespace, f"{APP}-stable")
+
+
+class Rolling(Strategy):
+    name = "rolling"
+    playbook = "rolling.yml"
+    variables = ROLLING
+    kills, series, in_engine = ROLLING_KILLS, 1, True
+    aborted = "rolled_back"
+
+    @staticmethod
+    def serving_version(api_client, namespace):
+        """The version all of the Deployment's pods run, or None while the rollout mixes two."""
+        deployment = client.AppsV1Api(api_client).read_namespaced_deployment(APP, namespace)
+        if (deployment.status.updated_replicas, deployment.status.replicas) != (deployment.spec.replicas,) * 2:
+            return None
+        return deployment.spec.template.metadata.labels["app.kubernetes.io/version"]
 
 
 def deployment_version(api_client, namespace, name):
@@ -150,23 +182,25 @@ def ansible_playbook(strategy, namespace, playbook, **extra):
 
 def run(cluster, command, kill_after=None, delay=0.0):
     """Runs ansible-playbook; with kill_after, SIGKILLs it and all its processes `delay` seconds
-    after the kill_after-th task starts. Returns (killed, tasks started, last task started, exit code)."""
+    after the kill_after-th task starts. Returns (killed, tasks started, last task started, exit code,
+    [(each task started, when)])."""
     process = subprocess.Popen(command, cwd=REPO, env=dict(ansible_env(cluster), PYTHONUNBUFFERED="1"),
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                start_new_session=True)
-    tasks, last, output = 0, None, []
+    tasks, last, output, starts = 0, None, [], []
     try:
         for line in process.stdout:
             output.append(line)
             if line.startswith("TASK ["):
                 tasks, last = tasks + 1, line[len("TASK ["):].split("] ")[0]
+                starts.append((last, time.monotonic()))
                 if tasks == kill_after:
                     time.sleep(delay)
                     if process.poll() is None:
                         kill_tree(process.pid)
                         process.wait()
-                        return True, tasks, last, -signal.SIGKILL
-        return False, tasks, last, process.wait()
+                        return True, tasks, last, -signal.SIGKILL, starts
+        return False, tasks, last, process.wait(), starts
     finally:
         if process.poll() is None:
             kill_tree(process.pid)
@@ -177,11 +211,16 @@ def run(cluster, command, kill_after=None, delay=0.0):
 
 
 def settle(cluster, strategy, namespace, version):
-    """An uninterrupted release that must succeed; returns (tasks it started, seconds it took)."""
+    """An uninterrupted release that must succeed; returns (tasks it started, seconds it took, the
+    engine's task's number and seconds)."""
     started = time.monotonic()
-    tasks, code = run(cluster, ansible_playbook(strategy, namespace, strategy.playbook, release_version=version))[1::2]
+    _killed, tasks, _last, code, starts = run(
+        cluster, ansible_playbook(strategy, namespace, strategy.playbook, release_version=version))
     assert code == 0, f"the uninterrupted release of {version} failed"
-    return tasks, time.monotonic() - started
+    ended = time.monotonic()
+    engine = next(index for index, (name, _at) in enumerate(starts) if ENGINE_TASK in name)
+    engine_ended = starts[engine + 1][1] if engine + 1 < len(starts) else ended
+    return tasks, ended - started, (engine + 1, engine_ended - starts[engine][1])
 
 
 def end_violations(strategy, api_client, namespace, version, phase, serving):
@@ -198,22 +237,23 @@ def end_violations(strategy, api_client, namespace, version, phase, serving):
     return found
 
 
-def series_kills(series):
-    """This series' share of KILLS: the first ones take the remainder."""
-    return KILLS // SERIES + (1 if series < KILLS % SERIES else 0)
+def series_kills(strategy, series):
+    """This series' share of the strategy's kills: the first ones take the remainder."""
+    return strategy.kills // strategy.series + (1 if series < strategy.kills % strategy.series else 0)
 
 
 def kill_trials(strategy, series, cluster, api_client, namespace):
     rng = random.Random(f"{SEED}-{strategy.name}-{series}")
     name = f"{strategy.name} series {series}"
-    kill_count = series_kills(series)
+    kill_count = series_kills(strategy, series)
     if not kill_count:
         pytest.skip(f"PD_KILL_TRIALS={KILLS} leaves no kill to {name}")
     print(f"\n{name}: PD_KILL_SEED={SEED}, {kill_count} kills")
     started = time.monotonic()
     settle(cluster, strategy, namespace, "2.0.0")
-    tasks, seconds = settle(cluster, strategy, namespace, "2.0.1")
-    print(f"{name}: an uninterrupted release starts {tasks} tasks in {seconds:.0f} s")
+    tasks, seconds, (engine_task, engine_seconds) = settle(cluster, strategy, namespace, "2.0.1")
+    print(f"{name}: an uninterrupted release starts {tasks} tasks in {seconds:.0f} s, "
+          f"{engine_seconds:.0f} s of it in the engine's task")
     stable, kills, releases = "2.0.1", 0, 0
     phases, recoveries, violations = collections.Counter(), collections.Counter(), []
 
@@ -226,6 +266,8 @@ def kill_trials(strategy, series, cluster, api_client, namespace):
             # Every trial draws the same numbers in the same order, whatever the trials before it met,
             # so a seed replays the same kill points and choices.
             kill_after, delay = rng.randint(1, tasks - 1), rng.uniform(*KILL_DELAY)
+            if strategy.in_engine:
+                kill_after, delay = engine_task, rng.uniform(0.0, engine_seconds)
             prefers_abort, chain_draw = rng.random() < 0.5, rng.random()
             killed, task, code = operator.itemgetter(0, 2, 3)(run(cluster, release, kill_after, delay))
             if not killed:  # it ended before the kill point: the run itself is the recovery
@@ -250,7 +292,7 @@ def kill_trials(strategy, series, cluster, api_client, namespace):
             recoveries[recovery] += 1
             if recovery == "abort":
                 code = run(cluster, ansible_playbook(strategy, namespace, "abort.yml"))[3]
-                outcome = ("aborted", stable, code)
+                outcome = (strategy.aborted, stable, code)
             else:
                 code = run(cluster, release)[3]
                 outcome = ("promoted", version, code)
@@ -282,6 +324,11 @@ def test_killed_blue_green_releases_end_consistently(series, api_client, cluster
 @pytest.mark.parametrize("series", range(SERIES))
 def test_killed_canary_releases_end_consistently(series, api_client, cluster, namespace):
     kill_trials(Canary, series, cluster, api_client, namespace)
+
+
+@pytest.mark.long
+def test_killed_rolling_updates_end_consistently(api_client, cluster, namespace):
+    kill_trials(Rolling, 0, cluster, api_client, namespace)
 
 
 def test_a_first_blue_green_release_killed_once_its_service_exists_is_finished_by_a_rerun(

@@ -14,9 +14,11 @@ APP = "modelcard-generator"
 FAST = {"pd_gate_count": 1, "pd_gate_initial_delay": 6}
 
 
-def arguments(namespace, version, **extra):
-    return ["-i", "inventories/local", "-e", json.dumps(dict(FAST, pd_namespace=namespace, release_version=version,
-                                                             **extra))]
+def arguments(namespace, version=None, **extra):
+    """The local inventory's arguments; promote.yml and abort.yml take no version."""
+    if version:
+        extra["release_version"] = version
+    return ["-i", "inventories/local", "-e", json.dumps(dict(FAST, pd_namespace=namespace, **extra))]
 
 
 def roll(cluster, namespace, version, check=True, **extra):
@@ -74,6 +76,24 @@ def test_sizes_kubernetes_would_refuse_are_named_before_anything_changes(api_cli
     assert not client.CoordinationV1Api(api_client).list_namespaced_lease(namespace).items
 
 
+def killed_when(cluster, namespace, version, condition, **extra):
+    """Runs rolling.yml for version and SIGKILLs it and all its processes once condition() holds."""
+    process = subprocess.Popen(
+        [str(Path(sys.executable).parent / "ansible-playbook"), str(REPO / "playbooks" / "rolling.yml"),
+         *arguments(namespace, version, **extra)],
+        cwd=REPO, env=ansible_env(cluster), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not condition():
+            assert process.poll() is None and time.monotonic() < deadline, f"the update of {version} never got there"
+            time.sleep(0.5)
+    finally:
+        if process.poll() is None:
+            kill_tree(process.pid)
+        process.wait()
+
+
 def test_an_interrupted_update_that_fails_when_run_again_is_undone_to_the_revision_before_it(
         api_client, cluster, namespace):
     """The killed run left its version running as a new revision: the re-run must go back to the
@@ -81,21 +101,8 @@ def test_an_interrupted_update_that_fails_when_run_again_is_undone_to_the_revisi
     roll(cluster, namespace, "1.0.0")
     never_ready = {"pd_pod_annotations_by_version": {"3.0.0": {"simulator.terragonlabs.io/ready": "false"}},
                    "rolling_lock_ttl": 10}
-    process = subprocess.Popen(
-        [str(Path(sys.executable).parent / "ansible-playbook"), str(REPO / "playbooks" / "rolling.yml"),
-         *arguments(namespace, "3.0.0", **never_ready)],
-        cwd=REPO, env=ansible_env(cluster), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        start_new_session=True)
-    try:
-        deadline = time.monotonic() + 120
-        # Pods that never become ready hold the killed run in its rollout wait, after revision 2 exists.
-        while revision(api_client, namespace) != "2":
-            assert process.poll() is None and time.monotonic() < deadline, "the update never made revision 2"
-            time.sleep(0.5)
-    finally:
-        if process.poll() is None:
-            kill_tree(process.pid)
-        process.wait()
+    # Pods that never become ready hold the killed run in its rollout wait, after revision 2 exists.
+    killed_when(cluster, namespace, "3.0.0", lambda: revision(api_client, namespace) == "2", **never_ready)
     assert (record(api_client, namespace)["phase"], record(api_client, namespace)["stable_revision"]) == (
         "progressing", "1")
 
@@ -105,4 +112,39 @@ def test_an_interrupted_update_that_fails_when_run_again_is_undone_to_the_revisi
     assert "exceeded its progress deadline" in again.stdout and "undone to revision 1" in again.stdout
     assert running(api_client, namespace) == ("1.0.0", 3)
     assert phase(api_client, namespace) == "rolled_back"
+    assert not client.CoordinationV1Api(api_client).list_namespaced_lease(namespace).items
+
+
+def test_promote_and_abort_finish_or_undo_an_interrupted_update(api_client, cluster, namespace):
+    """abort.yml undoes an update killed mid-rollout to the revision it recorded; promote.yml finishes
+    one killed while its gate measured. Both wait out the killed run's lock; --check changes nothing,
+    and a release already ended is said so and left alone."""
+    roll(cluster, namespace, "1.0.0")
+    short_lock = {"pd_rolling_lock_ttl": 10}
+    never_ready = dict(short_lock, pd_pod_annotations_by_version={"3.0.0": {"simulator.terragonlabs.io/ready": "false"}})
+    killed_when(cluster, namespace, "3.0.0", lambda: revision(api_client, namespace) == "2", **never_ready)
+    checked = run_playbook(cluster, "abort.yml", *arguments(namespace), "--check")
+    assert "would undo modelcard-generator 3.0.0 to revision 1" in checked.stdout
+    assert (phase(api_client, namespace), revision(api_client, namespace)) == ("progressing", "2")
+
+    run_playbook(cluster, "abort.yml", *arguments(namespace))
+    assert running(api_client, namespace) == ("1.0.0", 3)
+    assert record(api_client, namespace)["phase"] == "rolled_back"
+    assert not client.CoordinationV1Api(api_client).list_namespaced_lease(namespace).items
+    ended = run_playbook(cluster, "promote.yml", *arguments(namespace), check=False)
+    assert ended.returncode != 0
+    assert "has no rolling update to promote (the last release is rolled_back)" in ended.stdout
+    assert (phase(api_client, namespace), revision(api_client, namespace)) == ("rolled_back", "3")
+
+    killed_when(cluster, namespace, "1.1.0", lambda: record(api_client, namespace).get("step") == "post-update-analysis",
+                **short_lock)
+    status = run_playbook(cluster, "status.yml", *arguments(namespace))
+    assert "phase: progressing, step: post-update-analysis" in status.stdout
+    checked = run_playbook(cluster, "promote.yml", *arguments(namespace), "--check")
+    assert "would finish modelcard-generator 1.1.0: wait for its rollout" in checked.stdout
+    assert phase(api_client, namespace) == "progressing"
+    run_playbook(cluster, "promote.yml", *arguments(namespace))
+    assert running(api_client, namespace) == ("1.1.0", 3)
+    current = record(api_client, namespace)
+    assert (current["version"], current["phase"], current["gate"]["verdict"]) == ("1.1.0", "promoted", "Successful")
     assert not client.CoordinationV1Api(api_client).list_namespaced_lease(namespace).items

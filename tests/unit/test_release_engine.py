@@ -13,6 +13,7 @@ from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.
 )
 from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.release_lock import process_ancestors
 from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.rolling_engine import (
+    recorded_update_refusal,
     rolling_update,
     serving,
 )
@@ -145,3 +146,25 @@ def test_outside_an_ansible_run_every_ancestor_is_watched(tmp_path, monkeypatch)
 def test_without_proc_there_are_no_ancestors_to_watch(tmp_path, monkeypatch):
     monkeypatch.setattr("os.getppid", lambda: 30)
     assert process_ancestors(str(tmp_path / "none")) == []
+
+
+@pytest.mark.parametrize("record, running, action, refusal", [
+    # Killed mid-rollout or with its gate pending: the Deployment runs the update, so it is finished...
+    ({"strategy": "rolling", "phase": "progressing", "version": "1.1.0"}, {"version": "1.1.0"}, "promote", None),
+    # ...or undone, whatever the Deployment runs.
+    ({"strategy": "rolling", "phase": "progressing", "version": "1.1.0"}, {"version": "1.0.0"}, "abort", None),
+    ({"strategy": "rolling", "phase": "progressing", "version": "1.1.0"}, None, "abort", None),
+    # Killed after it recorded the update but before the Deployment had it: only a run has its objects.
+    ({"strategy": "rolling", "phase": "progressing", "version": "1.1.0"}, {"version": "1.0.0"}, "promote",
+     "shop 1.1.0 never reached its Deployment, which runs 1.0.0; run playbooks/rolling.yml -e release_version=1.1.0 "
+     "again, or playbooks/abort.yml."),
+    ({"strategy": "rolling", "phase": "progressing", "version": "1.1.0"}, None, "promote",
+     "shop 1.1.0 never reached its Deployment, which runs nothing; run playbooks/rolling.yml -e release_version=1.1.0 "
+     "again, or playbooks/abort.yml."),
+    # Ended: said so, whatever runs.
+    ({"strategy": "rolling", "phase": "promoted", "version": "1.1.0"}, {"version": "1.1.0"}, "promote",
+     "shop has no rolling update to promote (the last release is promoted)."),
+])
+def test_a_rolling_update_left_unfinished_is_promoted_once_its_deployment_has_it_and_aborted_anyway(
+        record, running, action, refusal):
+    assert recorded_update_refusal("shop", record, running, action) == refusal

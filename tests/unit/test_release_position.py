@@ -5,6 +5,7 @@ import pytest
 from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.release_position import (
     blue_green_position,
     canary_position,
+    recorded_release_refusal,
     rolling_position,
 )
 
@@ -106,3 +107,39 @@ def runs(version, revision="4", image=None):
 def test_rolling_position(record, serving, released, resuming, stable_revision):
     assert rolling_position(record, serving, "1.1.0", "shop:1.1.0") == {
         "released": released, "resuming": resuming, "stable_revision": stable_revision}
+
+
+def recorded(strategy, phase, version="1.1.0"):
+    return {"strategy": strategy, "phase": phase, "version": version}
+
+
+@pytest.mark.parametrize("record, strategy, action, refusal", [
+    # An unfinished release of the strategy is promoted or aborted...
+    (recorded("canary", "paused"), "canary", "promote", None),
+    (recorded("canary", "progressing"), "canary", "promote", None),
+    (recorded("canary", "progressing"), "canary", "abort", None),
+    (recorded("blue_green", "paused"), "blue_green", "promote", None),
+    (recorded("blue_green", "progressing"), "blue_green", "abort", None),
+    (recorded("rolling", "progressing"), "rolling", "promote", None),
+    (recorded("rolling", "progressing"), "rolling", "abort", None),
+    # ...a record naming no strategy is blue-green's, as the playbooks read it...
+    ({"phase": "paused", "version": "1.1.0"}, "blue_green", "promote", None),
+    # ...but a blue-green release that did not pause promotes itself: a run of it goes on.
+    (recorded("blue_green", "progressing"), "blue_green", "promote",
+     "shop has no paused release to promote (the last release is progressing)."),
+    # A release that ended, or none, is said so and nothing changes.
+    (recorded("rolling", "promoted"), "rolling", "promote", "shop has no rolling update to promote (the last release is promoted)."),
+    (recorded("rolling", "rolled_back"), "rolling", "abort", "shop has no rolling update to abort (the last release is rolled_back)."),
+    (recorded("canary", "aborted"), "canary", "abort", "shop has no canary release to abort (the last release is aborted)."),
+    ({}, "rolling", "abort", "shop has no rolling update to abort (the last release is none)."),
+    (None, "blue_green", "abort", "shop has no release to abort (the last release is none)."),
+    # Another strategy's release is not this one's to act on.
+    (recorded("canary", "paused"), "rolling", "promote", "shop has no rolling update to promote (the last release is paused)."),
+])
+def test_promote_and_abort_act_only_on_the_strategys_unfinished_release(record, strategy, action, refusal):
+    assert recorded_release_refusal("shop", record, strategy, action) == refusal
+
+
+def test_a_release_ended_by_the_run_whose_lock_was_waited_for_is_said_to_be_so():
+    assert recorded_release_refusal("shop", recorded("rolling", "promoted"), "rolling", "abort", again=True) == (
+        "shop has no rolling update to abort any more (the run that held the lock left it promoted).")
