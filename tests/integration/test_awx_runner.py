@@ -106,7 +106,7 @@ def test_a_blue_green_story_runs_as_awx_jobs_each_publishing_its_result(tmp_path
     assert_published(runner, "blue_green", "1.1.0", "paused", ["1.0.0"])
 
     runner, artifacts = run_job(tmp_path, cluster, namespace, "promote.yml")
-    assert_successful(runner, artifacts, "Promote the paused blue-green release")
+    assert_successful(runner, artifacts, "Promote the paused release, which the engine reads from the record")
     assert_published(runner, "blue_green", "1.1.0", "promoted", ["1.1.0"])
 
     # The survey's optional "Roll back to" left blank: back to the last promoted release before this one.
@@ -122,7 +122,8 @@ def test_a_blue_green_story_runs_as_awx_jobs_each_publishing_its_result(tmp_path
     assert_published(runner, "blue_green", "1.2.0", "paused", ["1.0.0"])
 
     runner, artifacts = run_job(tmp_path, cluster, namespace, "abort.yml")
-    assert_successful(runner, artifacts, "Abort the blue-green release, sending traffic back to the old color")
+    assert_successful(runner, artifacts, "Send traffic back to the old color and record the abort, for the release the "
+                      "engine reads from the record")
     assert_published(runner, "blue_green", "1.2.0", "aborted", ["1.0.0"])
 
 
@@ -138,7 +139,7 @@ def test_a_canary_paused_at_its_step_is_promoted_by_the_promote_job(tmp_path, cl
     assert_published(runner, "canary", "1.1.0", "paused", ["1.0.0"])
 
     runner, artifacts = run_job(tmp_path, cluster, namespace, "promote.yml", **canary)
-    assert_successful(runner, artifacts, "Promote the paused canary release")
+    assert_successful(runner, artifacts, "Go on with the release after its pause, or promote it at once with full")
     assert_published(runner, "canary", "1.1.0", "promoted", ["1.1.0"])
 
 
