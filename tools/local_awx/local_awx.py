@@ -20,7 +20,6 @@ import json
 import os
 import secrets
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -29,6 +28,9 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import processes  # noqa: E402  (tools/processes.py, shared with tools/local_cluster)
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
@@ -256,64 +258,20 @@ class Paths:
 PATHS = Paths(STATE_DIR)
 
 
-def _process_start_time(pid):
-    """The kernel's start time of a process, so a recycled PID is never mistaken for ours."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    fields = stat.rsplit(")", 1)[1].split()
-    return None if fields[0] == "Z" else fields[19]
-
-
 def _read_pid(component):
-    try:
-        record = json.loads(PATHS.pid(component).read_text())
-    except (OSError, ValueError):
-        return None
-    if _process_start_time(record["pid"]) != record["start_time"]:
-        return None
-    return record["pid"]
+    return processes.read_pid(PATHS, component)
 
 
 def _start(component, argv, env=None):
-    PATHS.pid(component).parent.mkdir(parents=True, exist_ok=True)
-    PATHS.logs.mkdir(parents=True, exist_ok=True)
-    with open(PATHS.log(component), "ab") as out:
-        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                start_new_session=True, env=env)
-    PATHS.pid(component).write_text(json.dumps(
-        {"pid": proc.pid, "start_time": _process_start_time(proc.pid), "argv": argv}))
-    return proc
+    return processes.start(PATHS, component, argv, env=env)
 
 
 def _stop(component, grace=15.0):
-    pid = _read_pid(component)
-    PATHS.pid(component).unlink(missing_ok=True)
-    if pid is None:
-        return False
-    try:
-        os.killpg(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return False
-    deadline = time.monotonic() + grace
-    while time.monotonic() < deadline:
-        if _process_start_time(pid) is None:
-            return True
-        time.sleep(0.1)
-    try:
-        os.killpg(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    return True
+    return processes.stop(PATHS, component, grace)
 
 
 def _log_tail(component, lines=30):
-    try:
-        text = PATHS.log(component).read_text(errors="replace").splitlines()
-    except OSError:
-        return "(no log)"
-    return "\n".join(text[-lines:])
+    return processes.log_tail(PATHS, component, lines)
 
 
 def _wait(component, check, timeout):
