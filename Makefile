@@ -80,7 +80,7 @@ integration: cluster-up
 	@# Three workers: most of a test's time is spent waiting on the cluster, not on the two cores.
 	pytest tests/integration -n 3 --dist loadgroup --durations=30 -m "not awx"
 
-# The tests against a live AWX (tools/local_awx), which installs and starts it; about 25 minutes of
-# one worker, so not yet part of `make test`.
+# The tests against a live AWX (tools/local_awx), which installs and starts it; 11 to 13 minutes of
+# one worker under load, too many to join `make test` within its 25 minutes.
 awx-test: cluster-up
 	pytest tests/integration -m awx --durations=30

@@ -68,9 +68,9 @@ def namespace(api_client):
 
 
 @contextlib.contextmanager
-def fresh_namespace(api_client):
-    """The namespace fixture's namespace, for a test that needs several."""
-    name = f"test-{uuid.uuid4().hex[:8]}"
+def fresh_namespace(api_client, name=None):
+    """The namespace fixture's namespace, for a test that needs several or one of a given name."""
+    name = name or f"test-{uuid.uuid4().hex[:8]}"
     core = client.CoreV1Api(api_client)
     core.create_namespace({"metadata": {"name": name, "labels": {
         "pod-security.kubernetes.io/enforce": "restricted"}}})

@@ -3,19 +3,21 @@ whose job templates, surveys and workflows run the playbooks in the execution en
 execution-environment.yml, against the local cluster. Driven as an operator would: the awx.awx modules
 configure and launch, AWX's API shows jobs, their output and their artifacts."""
 
+import contextlib
 import json
 import os
 import subprocess
 import sys
 import time
 import urllib.parse
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 import yaml
 from kubernetes import client
 
-from conftest import JSON_OUTPUT, REPO, local_awx, wait_for
+from conftest import JSON_OUTPUT, REPO, fresh_namespace, local_awx, wait_for
 
 # One worker runs them all, in turn: they share one AWX, whose capacity is this machine's. Long:
 # started first, so the other workers share out the rest meanwhile.
@@ -26,8 +28,11 @@ NAME = "progressive-delivery"
 INVENTORY = f"{NAME} local"
 # Gates measure once after 6 s and nothing waits after promotion (as in test_awx_runner.py).
 FAST = {"pd_gate_count": 1, "pd_gate_initial_delay": 6, "pd_scale_down_delay_seconds": 0}
-# Long enough to approve or deny by hand in the tests, short enough to see it expire.
-APPROVAL_TIMEOUT = 60
+# The pipeline workflow's environments, in order; their inventories name the namespaces.
+PIPELINE = ("development", "staging", "production")
+# Long enough for the tests to approve and deny two workflows while a third one waits, short
+# enough to see that one expire.
+APPROVAL_TIMEOUT = 30
 
 
 def controller_env(awx):
@@ -49,7 +54,7 @@ def configure(awx, cluster, tmp_path, **overrides):
         "awx_approval_environment": "local",
         "awx_approval_timeout": APPROVAL_TIMEOUT,
         "awx_credentials": [{"name": f"{NAME} local cluster", "credential_type": "Kubernetes kubeconfig",
-                             "inputs": {"kubeconfig": local_awx.inline_kubeconfig(cluster["kubeconfig"])}}],
+                             "inputs": {"kubeconfig": kubeconfig_with_pipeline_contexts(cluster)}}],
         "awx_job_template_credentials": [f"{NAME} local cluster"],
         # The project and inventories do not change during a run: sync them once, not per job.
         "awx_project_update_cache_timeout": 3600,
@@ -65,12 +70,21 @@ def configure(awx, cluster, tmp_path, **overrides):
     return json.loads(completed.stdout)
 
 
+def kubeconfig_with_pipeline_contexts(cluster):
+    """The local cluster's kubeconfig, inlined, with a context named after each of the pipeline's
+    environments (their inventories' pd_context) that leads to the local cluster too."""
+    kubeconfig = json.loads(local_awx.inline_kubeconfig(cluster["kubeconfig"]))
+    local = next(entry["context"] for entry in kubeconfig["contexts"] if entry["name"] == kubeconfig["current-context"])
+    kubeconfig["contexts"] += [{"name": environment, "context": local} for environment in PIPELINE]
+    return json.dumps(kubeconfig, indent=2)
+
+
 def changed_tasks(result):
     return [task["task"]["name"] for play in result["plays"] for task in play["tasks"]
             if any(host.get("changed") for host in task["hosts"].values())]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def configured(awx, cluster, tmp_path_factory):
     """AWX as configure.yml leaves it; the kubeconfig is written again, as the cluster may be new. Jobs
     skip syncs younger than the cache timeout, so the project and the inventory are synced now: a
@@ -82,6 +96,30 @@ def configured(awx, cluster, tmp_path_factory):
         synced = awx_module(awx, module, wait=True, **args)
         assert not synced.get("failed"), synced
     return result
+
+
+# Where AWX's API lists (and deletes) each type of unified job.
+JOB_ENDPOINTS = {"job": "jobs", "workflow_job": "workflow_jobs", "workflow_approval": "workflow_approvals",
+                 "project_update": "project_updates", "inventory_update": "inventory_updates"}
+
+
+@pytest.fixture(autouse=True)
+def forget_the_tests_jobs(configured):
+    """AWX as configure.yml left it for each test: the jobs and workflow runs a test started are
+    deleted after it (the objects stay, configured once per run), so none outlives its namespace."""
+    status, body = api("/api/v2/unified_jobs/?order_by=-id&page_size=1")
+    assert status == 200, body
+    last = body["results"][0]["id"] if body["results"] else 0
+    yield
+    status, body = api(f"/api/v2/unified_jobs/?id__gt={last}&page_size=200")
+    assert status == 200, body
+    for job in body["results"]:
+        path = f"/api/v2/{JOB_ENDPOINTS[job['type']]}/{job['id']}/"
+        if not job["finished"]:  # a failed test's: AWX deletes only what has finished
+            api(path + "cancel/", method="POST", body={})
+            finished(path, timeout=120)
+        status, answer = api(path, method="DELETE")
+        assert status in (204, 404), (path, status, answer)
 
 
 def api(path, method="GET", body=None):
@@ -235,46 +273,82 @@ def test_the_blue_green_job_template_and_its_survey(configured, awx, namespace, 
     assert serving(api_client, namespace) == "1.0.0"
 
 
-def test_the_release_with_approval_workflow_approved_denied_and_timed_out(configured, awx, namespace, api_client):
-    assert_successful(run_job(awx, "blue_green", namespace, release_version="1.0.0", auto_promote="true"))
-    workflow_vars = dict(FAST, pd_namespace=namespace)
+def test_the_release_with_approval_workflow_approved_denied_and_timed_out(configured, awx, api_client):
+    """Three workflows at once, each in a namespace of its own: one approved, one denied, one left
+    to time out."""
+    outcomes = ("approved", "denied", "expired")
+    with fresh_namespace(api_client) as approved_ns, fresh_namespace(api_client) as denied_ns, \
+            fresh_namespace(api_client) as expired_ns:
+        namespaces = dict(zip(outcomes, (approved_ns, denied_ns, expired_ns)))
+        with ThreadPoolExecutor(len(outcomes)) as pool:
+            for job in pool.map(lambda ns: run_job(awx, "blue_green", ns, release_version="1.0.0",
+                                                   auto_promote="true"), namespaces.values()):
+                assert_successful(job)
+            versions = dict(zip(outcomes, ("1.1.0", "1.1.1", "1.1.2")))
+            workflows = dict(zip(outcomes, pool.map(
+                lambda outcome: launch_workflow(awx, "release with approval", release_version=versions[outcome],
+                                                **dict(FAST, pd_namespace=namespaces[outcome])), outcomes)))
+        approvals = {outcome: pending_approval(workflows[outcome]) for outcome in ("approved", "denied")}
+        # Paused behind the preview until approved.
+        assert serving(api_client, approved_ns) == "1.0.0"
+        result = awx_module(awx, "awx.awx.workflow_approval", workflow_job_id=workflows["approved"],
+                            name=f"Promote {NAME} to all traffic?", action="approve")
+        assert not result.get("failed"), result
+        status, body = api(f"/api/v2/workflow_approvals/{approvals['denied']['job']}/deny/", method="POST", body={})
+        assert status == 204, body
 
-    approved = launch_workflow(awx, "release with approval", release_version="1.1.0", **workflow_vars)
-    approval = pending_approval(approved)
-    assert serving(api_client, namespace) == "1.0.0"  # paused behind the preview until approved
-    result = awx_module(awx, "awx.awx.workflow_approval", workflow_job_id=approved,
-                        name=f"Promote {NAME} to all traffic?", action="approve")
-    assert not result.get("failed"), result
-    workflow = finished(f"/api/v2/workflow_jobs/{approved}/")
-    assert workflow["status"] == "successful"
-    nodes = workflow_nodes(approved)
-    assert (nodes["approve"]["status"], nodes["promote"]["status"]) == ("successful", "successful"), nodes
-    assert nodes["abort"]["job"] is None
-    promote = api(f"/api/v2/jobs/{nodes['promote']['job']}/")[1]
-    assert release_of(promote)["phase"] == "promoted" and release_of(promote)["version"] == "1.1.0"
-    assert serving(api_client, namespace) == "1.1.0"
+        assert finished(f"/api/v2/workflow_jobs/{workflows['approved']}/")["status"] == "successful"
+        nodes = workflow_nodes(workflows["approved"])
+        assert (nodes["approve"]["status"], nodes["promote"]["status"]) == ("successful", "successful"), nodes
+        assert nodes["abort"]["job"] is None
+        promote = api(f"/api/v2/jobs/{nodes['promote']['job']}/")[1]
+        assert (release_of(promote)["version"], release_of(promote)["phase"]) == ("1.1.0", "promoted")
+        assert serving(api_client, approved_ns) == "1.1.0"
 
-    denied = launch_workflow(awx, "release with approval", release_version="1.1.1", **workflow_vars)
-    approval = pending_approval(denied)
-    status, body = api(f"/api/v2/workflow_approvals/{approval['job']}/deny/", method="POST", body={})
-    assert status == 204, body
-    finished(f"/api/v2/workflow_jobs/{denied}/")
-    nodes = workflow_nodes(denied)
-    assert (nodes["approve"]["status"], nodes["abort"]["status"]) == ("failed", "successful"), nodes
-    assert nodes["promote"]["job"] is None
-    abort = api(f"/api/v2/jobs/{nodes['abort']['job']}/")[1]
-    assert (release_of(abort)["version"], release_of(abort)["phase"]) == ("1.1.1", "aborted")
-    assert serving(api_client, namespace) == "1.1.0"
+        finished(f"/api/v2/workflow_jobs/{workflows['denied']}/")
+        nodes = workflow_nodes(workflows["denied"])
+        assert (nodes["approve"]["status"], nodes["abort"]["status"]) == ("failed", "successful"), nodes
+        assert nodes["promote"]["job"] is None
+        abort = api(f"/api/v2/jobs/{nodes['abort']['job']}/")[1]
+        assert (release_of(abort)["version"], release_of(abort)["phase"]) == ("1.1.1", "aborted")
+        assert serving(api_client, denied_ns) == "1.0.0"
 
-    # Nobody answers: the approval times out, which the workflow treats as a denial.
-    expired = launch_workflow(awx, "release with approval", release_version="1.1.2", **workflow_vars)
-    approval = pending_approval(expired)
-    finished(f"/api/v2/workflow_jobs/{expired}/", timeout=APPROVAL_TIMEOUT + 600)
-    status, body = api(f"/api/v2/workflow_approvals/{approval['job']}/")
-    assert body["timed_out"] is True and body["status"] == "failed", body
-    nodes = workflow_nodes(expired)
-    assert nodes["abort"]["status"] == "successful" and nodes["promote"]["job"] is None, nodes
-    assert serving(api_client, namespace) == "1.1.0"
+        # Nobody answers: the approval times out, which the workflow treats as a denial.
+        finished(f"/api/v2/workflow_jobs/{workflows['expired']}/", timeout=APPROVAL_TIMEOUT + 600)
+        nodes = workflow_nodes(workflows["expired"])
+        status, body = api(f"/api/v2/workflow_approvals/{nodes['approve']['job']}/")
+        assert body["timed_out"] is True and body["status"] == "failed", body
+        assert nodes["abort"]["status"] == "successful" and nodes["promote"]["job"] is None, nodes
+        assert serving(api_client, expired_ns) == "1.0.0"
+
+
+def test_the_pipeline_passes_pd_releases_from_environment_to_environment(configured, awx, cluster, api_client):
+    """development, staging, an approval, production: each environment's inventory, context and
+    namespace (all on the local cluster here), Prometheus where the jobs reach it."""
+    with contextlib.ExitStack() as stack:
+        for environment in PIPELINE:
+            stack.enter_context(fresh_namespace(api_client, f"modelcard-{environment}"))
+        workflow = awx_module(awx, "awx.awx.workflow_launch", workflow_template=f"{NAME} pipeline", wait=False,
+                              extra_vars=dict(FAST, release_version="1.0.0",
+                                              pd_prometheus={"url": cluster["prometheus_url"]},
+                                              pd_smoke_test={}))
+        assert not workflow.get("failed"), workflow
+        approval = pending_approval(workflow["id"])
+        status, body = api(f"/api/v2/workflow_approvals/{approval['job']}/approve/", method="POST", body={})
+        assert status == 204, body
+        assert finished(f"/api/v2/workflow_jobs/{workflow['id']}/")["status"] == "successful"
+        nodes = workflow_nodes(workflow["id"])
+        jobs = {environment: api(f"/api/v2/jobs/{nodes[environment]['job']}/")[1] for environment in PIPELINE}
+        for environment, job in jobs.items():
+            assert_successful(job)
+            assert job["inventory"] == one("inventories", f"{NAME} {environment}")["id"]
+            assert (release_of(job)["version"], release_of(job)["phase"]) == ("1.0.0", "promoted")
+            assert serving(api_client, f"modelcard-{environment}") == "1.0.0"
+        # Each node starts with the release its predecessor published.
+        for previous, environment in zip(PIPELINE, PIPELINE[1:]):
+            handed = json.loads(jobs[environment]["extra_vars"])["pd_releases"][APP]
+            assert handed["release_id"] == release_of(jobs[previous])["release_id"], (environment, handed)
+        assert len({release_of(job)["release_id"] for job in jobs.values()}) == len(PIPELINE)
 
 
 def test_a_canary_paused_at_its_step_is_promoted_by_the_promote_job_template(configured, awx, namespace):

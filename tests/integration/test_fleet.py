@@ -95,7 +95,7 @@ def assert_stops_alone(api_client):
     stopped = tool("down")
     assert stopped.returncode == 0, stopped.stderr
     assert not directory.exists()
-    assert all(local_cluster._process_start_time(pid) is None or local_cluster._is_zombie(pid) for pid in pids)
+    assert all(local_cluster.processes.process_start_time(pid) is None for pid in pids)
     assert local_cluster.apiserver_ready()
     assert client.CoreV1Api(api_client).list_namespace().items
 

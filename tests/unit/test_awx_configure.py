@@ -112,6 +112,7 @@ def test_each_playbook_has_a_job_template_with_its_survey(results):
     for template in templates.values():
         assert (REPO / template["playbook"]).is_file(), template["playbook"]
         assert template["ask_inventory_on_launch"] and template["ask_variables_on_launch"]
+        assert template["allow_simultaneous"] is True
         # AWX refuses a survey without questions, so a template that asks none has none.
         assert template["survey_enabled"] == bool(template["survey_spec"])
         assert template["survey_spec"] is None or template["survey_spec"]["spec"]
@@ -157,6 +158,7 @@ def test_workflow_nodes_are_valid_and_linked(results):
     workflows = by_name(results, "awx.awx.workflow_job_template")
     templates = by_name(results, "awx.awx.job_template")
     for workflow in workflows.values():
+        assert workflow["allow_simultaneous"] is True
         identifiers = {node["identifier"] for node in workflow["workflow_nodes"]}
         for node in workflow["workflow_nodes"]:
             assert validator.validate(node).error_messages == [], node

@@ -58,11 +58,20 @@ def test_receptor_runs_ansible_runner_worker_with_no_network_listener(tmp_path):
 
 
 def test_podman_uses_runc_the_hosts_network_and_the_cache_for_images(tmp_path):
-    containers = local_awx.containers_conf(tmp_path)
+    containers = local_awx.containers_conf(tmp_path / "tmp")
     assert 'runtime = "runc"' in containers and 'netns = "host"' in containers
     assert "nofile=20000:20000" in containers
+    assert f'tmp_dir = "{tmp_path / "tmp"}"' in containers
     storage = local_awx.storage_conf(tmp_path / "images", tmp_path / "run")
     assert f'graphroot = "{tmp_path / "images"}"' in storage and f'runroot = "{tmp_path / "run"}"' in storage
+
+
+def test_podman_run_state_has_a_short_path_of_its_own_per_image_store():
+    deep = Path("/home/someone-with-a-long-name/.cache/progressive-delivery/awx/containers/storage")
+    run_dir = local_awx.podman_run_dir(deep)
+    # podman container cleanup refuses a longer run root, and podman run then waits 20 s for it.
+    assert len(str(run_dir / "run")) <= 50
+    assert run_dir == local_awx.podman_run_dir(deep) != local_awx.podman_run_dir(deep / "other")
 
 
 def test_settings_keep_everything_on_loopback_and_under_the_state_directory(tmp_path):

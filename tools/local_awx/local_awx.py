@@ -20,7 +20,6 @@ import json
 import os
 import secrets
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -29,6 +28,9 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import processes  # noqa: E402  (tools/processes.py, shared with tools/local_cluster)
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
@@ -101,7 +103,7 @@ def receptor_config(node_id, control_socket, data_dir):
     ]
 
 
-def containers_conf(state_dir):
+def containers_conf(tmp_dir):
     """podman's settings for jobs. runc, because crun cannot set cgroups up in hybrid mode; the
     host's network, so jobs reach the local cluster and Prometheus on 127.0.0.1 (AWX's own
     development environment runs its jobs the same way); limits a container cannot raise."""
@@ -114,14 +116,22 @@ def containers_conf(state_dir):
         'runtime = "runc"',
         'cgroup_manager = "cgroupfs"',
         'events_logger = "file"',
-        f'tmp_dir = "{state_dir / "podman-tmp"}"',
+        f'tmp_dir = "{tmp_dir}"',
         "",
     ])
 
 
+def podman_run_dir(graph_root):
+    """Where podman keeps containers' run state and temporary files: one short path per image store.
+    `podman container cleanup`, which marks a finished container as exited, refuses a run root
+    longer than 50 characters, and then every `podman run` waits 20 s for it before returning; and
+    podman's database, beside the images, records both paths, so they must not change per start."""
+    digest = hashlib.sha256(str(graph_root).encode()).hexdigest()[:12]
+    return Path("/tmp") / f"pd-podman-{digest}"
+
+
 def storage_conf(graph_root, run_root):
-    """Images live in the cache (the execution environment is built once), containers' run state
-    under the state directory."""
+    """Images live in the cache (the execution environment is built once)."""
     return "\n".join([
         "[storage]",
         'driver = "overlay"',
@@ -248,64 +258,20 @@ class Paths:
 PATHS = Paths(STATE_DIR)
 
 
-def _process_start_time(pid):
-    """The kernel's start time of a process, so a recycled PID is never mistaken for ours."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    fields = stat.rsplit(")", 1)[1].split()
-    return None if fields[0] == "Z" else fields[19]
-
-
 def _read_pid(component):
-    try:
-        record = json.loads(PATHS.pid(component).read_text())
-    except (OSError, ValueError):
-        return None
-    if _process_start_time(record["pid"]) != record["start_time"]:
-        return None
-    return record["pid"]
+    return processes.read_pid(PATHS, component)
 
 
 def _start(component, argv, env=None):
-    PATHS.pid(component).parent.mkdir(parents=True, exist_ok=True)
-    PATHS.logs.mkdir(parents=True, exist_ok=True)
-    with open(PATHS.log(component), "ab") as out:
-        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                start_new_session=True, env=env)
-    PATHS.pid(component).write_text(json.dumps(
-        {"pid": proc.pid, "start_time": _process_start_time(proc.pid), "argv": argv}))
-    return proc
+    return processes.start(PATHS, component, argv, env=env)
 
 
 def _stop(component, grace=15.0):
-    pid = _read_pid(component)
-    PATHS.pid(component).unlink(missing_ok=True)
-    if pid is None:
-        return False
-    try:
-        os.killpg(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return False
-    deadline = time.monotonic() + grace
-    while time.monotonic() < deadline:
-        if _process_start_time(pid) is None:
-            return True
-        time.sleep(0.1)
-    try:
-        os.killpg(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    return True
+    return processes.stop(PATHS, component, grace)
 
 
 def _log_tail(component, lines=30):
-    try:
-        text = PATHS.log(component).read_text(errors="replace").splitlines()
-    except OSError:
-        return "(no log)"
-    return "\n".join(text[-lines:])
+    return processes.log_tail(PATHS, component, lines)
 
 
 def _wait(component, check, timeout):
@@ -361,9 +327,16 @@ def podman_env(base=None):
     """The environment podman needs to find this AWX's settings and image store."""
     conf_dir = AWX_CACHE / "containers"
     conf_dir.mkdir(parents=True, exist_ok=True)
-    (conf_dir / "containers.conf").write_text(containers_conf(STATE_DIR))
-    (conf_dir / "storage.conf").write_text(storage_conf(conf_dir / "storage", STATE_DIR / "containers-run"))
-    (STATE_DIR / "podman-tmp").mkdir(parents=True, exist_ok=True)
+    graph_root = conf_dir / "storage"
+    run_dir = podman_run_dir(graph_root)
+    storage = storage_conf(graph_root, run_dir / "run")
+    if (conf_dir / "storage.conf").exists() and (conf_dir / "storage.conf").read_text() != storage:
+        # The database holds no image, only containers, and records the old paths: podman would
+        # refuse to run with the new ones.
+        (graph_root / "libpod" / "bolt_state.db").unlink(missing_ok=True)
+    (conf_dir / "containers.conf").write_text(containers_conf(run_dir / "tmp"))
+    (conf_dir / "storage.conf").write_text(storage)
+    (run_dir / "tmp").mkdir(parents=True, exist_ok=True)
     return dict(base or os.environ, CONTAINERS_CONF=str(conf_dir / "containers.conf"),
                 CONTAINERS_STORAGE_CONF=str(conf_dir / "storage.conf"))
 
@@ -474,7 +447,7 @@ def _provision(creds):
 
 
 def _write_configuration(creds):
-    for directory in ("podman-tmp", "containers-run", "git", "run", "logs", "job_status", "isolation", "static",
+    for directory in ("git", "run", "logs", "job_status", "isolation", "static",
                       "conf.d", "home", "receptor", "etc-overlay/upper/receptor", "etc-overlay/work"):
         (PATHS.root / directory).mkdir(parents=True, exist_ok=True)
     shutil.rmtree(PATHS.projects, ignore_errors=True)

@@ -28,7 +28,6 @@ import argparse
 import json
 import os
 import shutil
-import signal
 import socket
 import ssl
 import subprocess
@@ -38,6 +37,9 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import processes  # noqa: E402  (tools/processes.py, shared with tools/local_awx)
 
 import pki
 
@@ -146,70 +148,20 @@ def log(message):
 
 # --- processes -------------------------------------------------------------------------------
 
-def _process_start_time(pid):
-    """The kernel's start time of a process, so a recycled PID is never mistaken for ours."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    return stat.rsplit(")", 1)[1].split()[19]
-
-
 def _read_pid(component):
-    try:
-        record = json.loads(PATHS.pid(component).read_text())
-    except (OSError, ValueError):
-        return None
-    if _process_start_time(record["pid"]) != record["start_time"]:
-        return None
-    return record["pid"]
+    return processes.read_pid(PATHS, component)
 
 
 def _start(component, argv, env=None, cwd=None):
-    PATHS.pid(component).parent.mkdir(parents=True, exist_ok=True)
-    PATHS.log(component).parent.mkdir(parents=True, exist_ok=True)
-    with open(PATHS.log(component), "ab") as out:
-        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                start_new_session=True, env=env, cwd=cwd)
-    PATHS.pid(component).write_text(json.dumps(
-        {"pid": proc.pid, "start_time": _process_start_time(proc.pid), "argv": argv}))
-    return proc
+    return processes.start(PATHS, component, argv, env=env, cwd=cwd)
 
 
 def _stop(component, grace=10.0):
-    pid = _read_pid(component)
-    PATHS.pid(component).unlink(missing_ok=True)
-    if pid is None:
-        return False
-    try:
-        os.killpg(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return False
-    deadline = time.monotonic() + grace
-    while time.monotonic() < deadline:
-        if _process_start_time(pid) is None or _is_zombie(pid):
-            return True
-        time.sleep(0.1)
-    try:
-        os.killpg(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    return True
-
-
-def _is_zombie(pid):
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
-    except OSError:
-        return True
+    return processes.stop(PATHS, component, grace)
 
 
 def _log_tail(component, lines=25):
-    try:
-        text = PATHS.log(component).read_text(errors="replace").splitlines()
-    except OSError:
-        return "(no log)"
-    return "\n".join(text[-lines:])
+    return processes.log_tail(PATHS, component, lines)
 
 
 def _wait(component, check, timeout):
