@@ -73,6 +73,9 @@ class ActionModule(ActionBase):
             KubeModule,
             ModuleFailure,
         )
+        from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.kube_config import (
+            remove_private_files,
+        )
         from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.release_task import (
             ARGUMENT_SPEC,
             REQUIRED_IF,
@@ -91,6 +94,7 @@ class ActionModule(ActionBase):
         except ModuleFailure as failure:  # arguments refused
             return dict(failure.result, failed=True, msg=failure.msg)
         finally:
+            remove_private_files()
             os.environ.clear()
             os.environ.update(saved)
         if module.ansible.warnings:
