@@ -283,8 +283,8 @@ def evaluator_overhead(prometheus, measurements):
 # ------------------------------------------------------------------------------------------- releases
 
 def strategy_waits(report, rollout_floor):
-    """Seconds of a release the strategy itself asks for: what each call of the release engine says it
-    waited (pauses, gates, pods starting); for the other tasks, from the callback's per-task timings -
+    """Seconds of a release the strategy itself asks for: what the release task says its calls of the
+    engine waited (pauses, gates, pods starting); for the other tasks, from the callback's per-task timings -
     pauses (the pause tasks' durations), gates (initial delay + interval x (count - 1) of the longest
     metric of each metric_gate task) and rollouts (each rollout_status task's duration beyond its cost
     on a Deployment already rolled out, measured in the per-task section)."""
@@ -293,9 +293,8 @@ def strategy_waits(report, rollout_floor):
         for result in task["hosts"].values():
             if result.get("skipped"):
                 continue
-            for call in result.get("results") or []:
-                for kind, waited in (call.get("waited") or {}).items():
-                    waits[kind] += waited
+            for kind, waited in (result.get("waited") or {}).items():
+                waits[kind] += waited
             action = result.get("action") or ""
             duration = seconds(task["task"]["duration"])
             if action in ("ansible.builtin.pause", "pause"):

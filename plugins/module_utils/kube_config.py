@@ -279,11 +279,18 @@ def private_file(content):
     """A file only this user can read, removed when the module exits; ssl needs paths."""
     if not _PRIVATE_DIR:
         _PRIVATE_DIR.append(tempfile.mkdtemp(prefix="pd-kube-"))
-        atexit.register(shutil.rmtree, _PRIVATE_DIR[0], True)
+        atexit.register(remove_private_files)
     handle, path = tempfile.mkstemp(dir=_PRIVATE_DIR[0])
     with os.fdopen(handle, "wb") as stream:
         stream.write(content)
     return path
+
+
+def remove_private_files():
+    """Removes the private files now: work run inside ansible's worker process calls it, as that
+    process ends without running atexit's functions."""
+    while _PRIVATE_DIR:
+        shutil.rmtree(_PRIVATE_DIR.pop(), True)
 
 
 def load_with_kubernetes_library(options, kubeconfig):

@@ -24,6 +24,8 @@ import time
 import traceback
 
 from ansible.module_utils.basic import AnsibleModule, _load_params, missing_required_lib
+from ansible.module_utils.common.arg_spec import ModuleArgumentSpecValidator
+from ansible.module_utils.errors import UnsupportedError
 from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.naming import name_errors
 
 try:
@@ -101,11 +103,18 @@ class KubeModule(object):
     or connection errors end the task with one clear message.
     """
 
-    def __init__(self, argument_spec, **kwargs):
+    def __init__(self, argument_spec, controller=None, **kwargs):
+        """controller, when given, holds the task's params, check_mode and diff: the module's work then
+        runs inside ansible's own process, called by the module's action plugin (see ControllerArguments)."""
         spec = copy.deepcopy(AUTH_ARG_SPEC)
         spec.update(argument_spec)
         kwargs.setdefault("supports_check_mode", True)
-        self.ansible = AnsibleModule(argument_spec=without_scalar_suboptions(spec, _load_params()), **kwargs)
+        if controller is None:
+            self.ansible = AnsibleModule(argument_spec=without_scalar_suboptions(spec, _load_params()), **kwargs)
+        else:
+            kwargs.pop("supports_check_mode")
+            self.ansible = ControllerArguments(without_scalar_suboptions(spec, controller["params"]), **dict(
+                controller, **kwargs))
         if KUBERNETES_CORE_IMPORT_ERROR:
             self.ansible.fail_json(msg="the kubernetes.core collection is required",
                                    exception=KUBERNETES_CORE_IMPORT_ERROR)
@@ -150,18 +159,51 @@ class KubeModule(object):
     def fail(self, msg, **result):
         raise ModuleFailure(msg, **result)
 
-    def run(self, main):
-        """Runs main(self) and exits with its result; every failure path ends here."""
+    def warn(self, warning):
+        self.ansible.warn(warning)
+
+    def outcome(self, main):
+        """main(self)'s result, or the failure it ended with (failed and msg set): every failure path ends here."""
         try:
-            result = main(self)
+            return main(self)
         except ModuleFailure as failure:
-            self.ansible.fail_json(msg=failure.msg, **failure.result)
+            return dict(failure.result, failed=True, msg=failure.msg)
         except Exception as error:
             failure = self._client_wanted and client_failure(error)
             if not failure:
                 raise
-            self.ansible.fail_json(**failure)
+            return dict(failure, failed=True)
+
+    def run(self, main):
+        """Runs main(self) and exits with its result."""
+        result = self.outcome(main)
+        if result.pop("failed", False):
+            self.ansible.fail_json(**result)
         self.ansible.exit_json(**result)
+
+
+class ControllerArguments(object):
+    """What KubeModule uses of AnsibleModule - the validated params, check and diff mode, warnings,
+    the values kept out of the output - for a module's work run by its action plugin inside
+    ansible's worker process, where AnsibleModule (which reads stdin and exits) cannot be. Arguments
+    are validated as AnsibleModule validates them; a failure raises ModuleFailure."""
+
+    def __init__(self, argument_spec, params, check_mode, diff, **constraints):
+        result = ModuleArgumentSpecValidator(argument_spec, **constraints).validate(params)
+        self.no_log_values = set(result._no_log_values)
+        if result.error_messages:
+            unsupported = isinstance(result.errors[0], UnsupportedError)
+            raise ModuleFailure(("Unsupported parameters: %s" if unsupported else "%s") % result.errors.msg)
+        self.params = result.validated_parameters
+        self.check_mode, self._diff = check_mode, diff
+        self.warnings = []
+
+    def warn(self, warning):
+        self.warnings.append(warning)
+
+    def fail_json(self, msg, **result):
+        result.pop("exception", None)
+        raise ModuleFailure(msg, **result)
 
 
 def client_failure(error):

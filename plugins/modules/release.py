@@ -9,19 +9,26 @@ __metaclass__ = type
 
 DOCUMENTATION = r"""
 module: release
-short_description: Run a release's strategy, one step per call, as one engine
+short_description: Run a release's strategy as one engine, showing each step as it ends
 version_added: 0.1.0
 description:
   - The release engine runs a strategy's steps, reconciled over a step index as Argo Rollouts keeps
-    them, with one abort path and one promote path. Each call does the next part of the release and returns
-    a RV(cursor) that the next call is given back, so that a play calling it in a loop shows progress
-    once per step (see the P(terragonlabs.progressive_delivery.canary#role),
-    P(terragonlabs.progressive_delivery.blue_green#role) and P(terragonlabs.progressive_delivery.rolling#role) roles).
+    them, with one abort path and one promote path. The task calls the engine until the run ends, one
+    call per step, each going on from the RV(cursor) the last returned, and shows what each call did as
+    it ends (a line naming the host and what the call did, on ansible's standard error as its warnings are; AWX
+    shows it in the job output), so that the play shows progress once per step (see the
+    P(terragonlabs.progressive_delivery.canary#role), P(terragonlabs.progressive_delivery.blue_green#role)
+    and P(terragonlabs.progressive_delivery.rolling#role) roles). RV(steps) lists the same lines.
+  - Where the task runs on the controller (a C(local) connection without C(become), as the playbooks'
+    tasks do, C(delegate_to=localhost) included), the calls run inside ansible's worker process, with
+    the controller's Python, with no module to package and no interpreter to start per step. On any other
+    connection each call is this module, run on the target host with its Python, as kubernetes.core's
+    modules are; both run the same engine and return the same result.
   - The first call of a run reads where the release stands (its record and the cluster), refuses a
     release while another version's is paused or unfinished, takes the release lock (waiting for a
     killed run's to expire), records the release and brings the new version up. Each later call runs
-    the next step; the last one promotes. RV(ended) says when the run is over (promoted, paused,
-    aborted, or nothing to do).
+    the next step; the last one promotes. The task ends when the run is over (promoted, paused,
+    aborted, or nothing to do), or at a failure.
   - The run's lock is renewed while it waits (for pods, pauses, measurements), and a lock found lost
     stops the run with C(lost the release lock), leaving the release to the run that took it; so does
     a run whose ansible-playbook was killed.
@@ -247,7 +254,9 @@ options:
     type: dict
     default: {}
   cursor:
-    description: The RV(cursor) the previous call of this run returned; empty for the first call.
+    description:
+      - Where to go on from - the RV(cursor) of a run that stopped, such as one a lost API server failed,
+        whose RV(pending) is then done first. Empty for a new run.
     type: dict
   config:
     description:
@@ -293,7 +302,7 @@ seealso:
 """
 
 EXAMPLES = r"""
-- name: Release the Model Card Generator 2.0.0 as a canary, one step per loop item
+- name: Release the Model Card Generator 2.0.0 as a canary, each step shown as it ends
   terragonlabs.progressive_delivery.release:
     strategy: canary
     app: modelcard-generator
@@ -307,12 +316,6 @@ EXAMPLES = r"""
       canary_service: modelcard-generator-canary
       steps: [{set_weight: 20}, {pause: {duration: 30}}, {set_weight: 100}]
     lock: {holder: release-bot}
-    cursor: "{{ modelcard_release.cursor if modelcard_step > 0 else omit }}"
-  loop: "{{ range(5) }}"
-  loop_control:
-    loop_var: modelcard_step
-    break_when: modelcard_release is failed or modelcard_release.ended
-  register: modelcard_release
 
 - name: Roll the Model Card Generator to 2.0.1, undone to the revision before it if its gate fails
   terragonlabs.progressive_delivery.release:
@@ -327,35 +330,41 @@ EXAMPLES = r"""
       gate: {templates: [app_success_rate]}
     prometheus: {url: http://prometheus.monitoring:9090}
     lock: {holder: release-bot}
-    cursor: "{{ modelcard_update.cursor if modelcard_call > 0 else omit }}"
-  loop: [0, 1]
-  loop_control:
-    loop_var: modelcard_call
-    break_when: modelcard_update is failed or modelcard_update.ended
-  register: modelcard_update
 """
 
 RETURN = r"""
 ended:
-  description: Whether the run is over (promoted, paused, aborted, or nothing to do).
+  description: Whether the run is over (promoted, paused, aborted, or nothing to do); false when it failed with work left.
   returned: always
   type: bool
 cursor:
-  description: Where the run stands, for its next call.
+  description: Where the run stands; given back as O(cursor), a stopped run goes on from there.
   returned: always
   type: dict
+pending:
+  description:
+    - What a failure left undone because the API server could not be reached - C(abort) (the way back)
+      or C(finish) (the rest of a promotion) - for one more task given RV(cursor).
+  returned: when a failure left work undone
+  type: str
 progress:
-  description: What this call did, in one line.
+  description: What the last call did, in one line.
   returned: always
   type: str
-  sample: "step 0: 20% of traffic to the canary, 1 of 3 replicas"
+  sample: "promoted modelcard-generator 2.0.0"
+steps:
+  description: What each call did, one line each, in order, as the task showed them.
+  returned: always
+  type: list
+  elements: str
+  sample: ["started 2.0.0 beside 1.0.0: the canary is up, from step 0", "step 0: 20% of traffic to the canary, 1 of 3 replicas"]
 events:
-  description: The events of this call (C(event), C(version), C(message), C(details)), as sent to the targets.
+  description: The events of the run (C(event), C(version), C(message), C(details)), as sent to the targets.
   returned: always
   type: list
   elements: dict
 waited:
-  description: Seconds this call spent in the waits its strategy asks for - C(pauses) (with the scale-down delay), C(gates) and C(rollouts) (pods starting).
+  description: Seconds the run spent in the waits its strategy asks for - C(pauses) (with the scale-down delay), C(gates) and C(rollouts) (pods starting).
   returned: always
   type: dict
   sample: {pauses: 4.0, gates: 6.1, rollouts: 11.2}
@@ -370,91 +379,16 @@ gate:
   type: dict
 """
 
-from ansible.module_utils.basic import env_fallback
-
-from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.blue_green_engine import BlueGreen
-from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.canary_engine import Canary
 from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.kube_module import KubeModule
-from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.metrics.options import (
-    PROMETHEUS_OPTION,
+from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.release_task import (
+    ARGUMENT_SPEC,
+    REQUIRED_IF,
+    run_release,
 )
-from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.rolling_engine import Rolling
-
-
-STRATEGIES = {"canary": Canary, "blue_green": BlueGreen, "rolling": Rolling}
-
-
-def run(module):
-    if module.params["action"] == "run" and not module.params["version"]:
-        module.fail("version is required to run a release")
-    return STRATEGIES[module.params["strategy"]](module).run()
 
 
 def main():
-    gate = dict(type="dict", default={}, options=dict(
-        templates=dict(type="list", elements="str", default=[]),
-        metrics=dict(type="list", elements="dict", default=[]),
-    ))
-    KubeModule(argument_spec=dict(
-        strategy=dict(type="str", choices=list(STRATEGIES), required=True),
-        action=dict(type="str", choices=["run", "promote", "abort"], default="run"),
-        app=dict(type="str", required=True),
-        namespace=dict(type="str", required=True),
-        version=dict(type="str"),
-        image=dict(type="str"),
-        replicas=dict(type="int", default=3),
-        objects=dict(type="dict", default={}),
-        canary=dict(type="dict", options=dict(
-            router=dict(type="str", choices=["istio", "gateway_api", "nginx", "openshift_route", "replicas"],
-                        default="replicas"),
-            route=dict(type="str"),
-            route_object=dict(type="dict"),
-            stable_service=dict(type="str", required=True),
-            canary_service=dict(type="str", required=True),
-            steps=dict(type="list", elements="dict", default=[]),
-            background_analysis=dict(type="dict", default={}),
-            full=dict(type="bool", default=False),
-        )),
-        blue_green=dict(type="dict", options=dict(
-            active_service=dict(type="str", required=True),
-            preview_service=dict(type="str", required=True),
-            preview_replicas=dict(type="int", required=True),
-            auto_promote=dict(type="bool", default=True),
-            pre_promotion=gate,
-            post_promotion=gate,
-            smoke_test=dict(type="dict", default={}),
-            smoke_test_min_success_rate=dict(type="float", default=0.99),
-            scale_down_delay=dict(type="int", default=30),
-            migration_job=dict(type="dict", default={}),
-            migration_timeout=dict(type="int", default=600),
-        )),
-        rolling=dict(type="dict", default={}, options=dict(
-            max_surge=dict(type="raw", default="25%"),
-            max_unavailable=dict(type="raw", default="25%"),
-            gate=gate,
-        )),
-        analysis=dict(type="dict", default={}, options=dict(
-            window=dict(type="str", default="1m"),
-            interval=dict(type="int", default=60),
-            count=dict(type="int", default=3),
-            initial_delay=dict(type="int", default=60),
-        )),
-        prometheus=PROMETHEUS_OPTION,
-        rollout_timeout=dict(type="int", default=300),
-        progress_deadline=dict(type="int"),
-        lock=dict(type="dict", required=True, options=dict(
-            holder=dict(type="str", required=True),
-            job_id=dict(type="str", fallback=(env_fallback, ["AWX_JOB_ID", "JOB_ID"])),
-            ttl=dict(type="int", default=120),
-        )),
-        notify=dict(type="dict", default={}),
-        cursor=dict(type="dict"),
-        config=dict(type="dict", default={}),
-        freeze=dict(type="dict", options=dict(
-            window=dict(type="str", required=True),
-            override=dict(type="str", required=True),
-        )),
-    ), required_if=[("strategy", "canary", ["canary"]), ("strategy", "blue_green", ["blue_green"])]).run(run)
+    KubeModule(argument_spec=ARGUMENT_SPEC, required_if=REQUIRED_IF).run(run_release)
 
 
 if __name__ == "__main__":

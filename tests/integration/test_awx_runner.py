@@ -86,7 +86,8 @@ def test_a_blue_green_story_runs_as_awx_jobs_each_publishing_its_result(tmp_path
     assert client.CoreV1Api(api_client).read_namespaced_resource_quota("environment-quota", namespace)
 
     runner, artifacts = run_job(tmp_path, cluster, namespace, "blue_green.yml", release_version="1.0.0")
-    assert_successful(runner, artifacts, f"Release the application, one step per item, {APP}", role="release_engine")
+    assert_successful(runner, artifacts, f"Release the application, each step shown as it ends, {APP}",
+                      role="release_engine")
     release = assert_published(runner, "blue_green", "1.0.0", "promoted", ["1.0.0"])
     assert release["traffic"]["selector"] == {"app.kubernetes.io/name": APP, "terragonlabs.io/color": "blue"}
     # The same events AWX stores, one JSON file each in the artifacts directory.
@@ -137,6 +138,14 @@ def test_a_canary_paused_at_its_step_is_promoted_by_the_promote_job(tmp_path, cl
     runner, artifacts = run_job(tmp_path, cluster, namespace, "canary.yml", release_version="1.1.0", **canary)
     assert_successful(runner, artifacts)
     assert_published(runner, "canary", "1.1.0", "paused", ["1.0.0"])
+    # Each step in AWX's job output as it ends, between the release task's start and its result.
+    events = [event for event in runner.events if event["event"] in ("runner_on_start", "verbose", "runner_on_ok")]
+    start = next(index for index, event in enumerate(events) if event["event"] == "runner_on_start"
+                 and event["event_data"]["task"].startswith("Release the application, each step"))
+    steps = [event["stdout"] for event in events[start + 1:] if event["event"] == "verbose"]
+    assert steps[:3] == [f"{APP}: started 1.1.0 beside 1.0.0: the canary is up, from step 0",
+                         f"{APP}: step 0: 50% of traffic to the canary, 2 of 3 replicas",
+                         f"{APP}: paused: step 1 pauses until playbooks/promote.yml or playbooks/abort.yml runs"], steps
 
     runner, artifacts = run_job(tmp_path, cluster, namespace, "promote.yml", **canary)
     assert_successful(runner, artifacts, "Go on with the release after its pause, or promote it at once with full")

@@ -43,7 +43,7 @@ KILL_RERUN_CHANCE = 0.3
 # Seconds after a task starts before the kill: mid-task as well as between tasks.
 KILL_DELAY = (0.0, 2.0)
 # The task of the release engine's calls, in which a rolling update is killed.
-ENGINE_TASK = "Release the application, one step per item"
+ENGINE_TASK = "Release the application, each step shown as it ends"
 # Endpoint readiness may lag the objects by a moment; longer than this is a violation.
 ENDPOINT_PROPAGATION = 8
 

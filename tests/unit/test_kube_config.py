@@ -97,6 +97,9 @@ def test_inline_data_becomes_private_files(home):
             assert stream.read() == content
         assert stat.S_IMODE(os.stat(getattr(connection, attribute)).st_mode) == 0o600
     assert connection.authorization == "Bearer inline"
+    # Gone once the work that needed them has ended (the release task calls it in ansible's worker).
+    kc.remove_private_files()
+    assert not any(os.path.exists(getattr(connection, attribute)) for attribute in ("ca_cert", "client_cert", "client_key"))
 
 
 def test_insecure_skip_tls_verify_username_password_and_plain_http(home):

@@ -10,6 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import urllib3
+from ansible.module_utils.common.parameters import remove_values
 from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils import kube_client
@@ -21,6 +22,7 @@ from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.
 from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.kube_config import Connection
 from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.kube_module import (
     KubeModule,
+    ModuleFailure,
     api_error_message,
 )
 
@@ -204,3 +206,38 @@ def test_a_task_that_never_reaches_the_api_server_does_not_load_its_client():
         "print(sorted(name for name in ('urllib3', 'yaml', 'kubernetes') if name in sys.modules))")],
         capture_output=True, text=True, check=True, env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))).stdout
     assert loaded.strip() == "[]"
+
+
+def in_process(params, argument_spec=None, **constraints):
+    """A KubeModule as the release action plugin builds one inside ansible's worker process."""
+    return KubeModule(argument_spec=argument_spec or {}, controller=dict(params=params, check_mode=False, diff=False),
+                      **constraints)
+
+
+def test_work_run_in_process_reports_what_the_module_reports(capsys):
+    def main(module):
+        return {"changed": False, "client": str(module.client)}
+
+    printed = run_module(main, capsys, kubeconfig="/nonexistent/kubeconfig")
+    printed.pop("invocation", None)
+    module = in_process({"kubeconfig": "/nonexistent/kubeconfig"})
+    assert remove_values(module.outcome(main), module.ansible.no_log_values) == printed
+
+
+@pytest.mark.parametrize("params, refusal", [
+    ({}, "missing required arguments: app"),
+    ({"app": "web", "replicas": "three"}, "argument 'replicas' is of type str and we were unable to convert to int"),
+    ({"app": "web", "colour": "blue"}, "Unsupported parameters"),
+    ({"app": "web", "strategy": "canary"}, "strategy is canary but all of the following are missing: canary"),
+])
+def test_arguments_given_in_process_are_refused_as_the_module_refuses_them(params, refusal):
+    spec = {"app": {"type": "str", "required": True}, "replicas": {"type": "int"}, "strategy": {"type": "str"},
+            "canary": {"type": "dict"}}
+    with pytest.raises(ModuleFailure, match=refusal):
+        in_process(params, spec, required_if=[("strategy", "canary", ["canary"])])
+
+
+def test_work_run_in_process_keeps_its_warnings_and_check_mode():
+    module = KubeModule(argument_spec={}, controller=dict(params={}, check_mode=True, diff=False))
+    module.warn("a notification failed")
+    assert module.ansible.warnings == ["a notification failed"] and module.check_mode and module.dry_run == "All"
