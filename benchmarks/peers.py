@@ -197,16 +197,21 @@ class Harness(run.Cluster):
         return self.route_weights(namespace, app).get("%s-canary" % app, 0)
 
     def simulator_errors(self, namespace, app):
-        """5xx responses the simulator has served from the application's new version so far."""
+        """5xx responses the simulator has served from the application's new version through its canary Service so far."""
+        return self.simulator_errors_by_service(namespace, app).get("%s-canary" % app, 0.0)
+
+    def simulator_errors_by_service(self, namespace, app):
+        """{Service: 5xx responses the simulator has served from the application's new version through it}."""
         with urllib.request.urlopen(self.info["simulator_url"] + "/metrics", timeout=5) as response:
             text = response.read().decode()
-        total = 0.0
+        totals = {}
         for line in text.splitlines():
             if (line.startswith("http_requests_total{") and 'namespace="%s"' % namespace in line
-                    and 'service="%s-canary"' % app in line and 'status="500"' in line
-                    and 'version="%s"' % NEW in line):
-                total += float(line.rsplit(" ", 1)[1])
-        return total
+                    and 'status="500"' in line and 'version="%s"' % NEW in line):
+                service = line.split('service="', 1)[1].split('"', 1)[0]
+                if service == app or service.startswith(app + "-"):
+                    totals[service] = totals.get(service, 0.0) + float(line.rsplit(" ", 1)[1])
+        return totals
 
 
 # Server-side apply of a CRD file with the Python client (no kubectl on this machine).
@@ -338,7 +343,9 @@ def time_to_safety(harness, namespace, app, timeout=180, describe=lambda: ""):
         first_error = time.monotonic()
         run.wait_for(lambda: harness.canary_weight(namespace, app) == 0, timeout, "the canary's weight back to 0")
     except SystemExit as error:
-        raise SystemExit("%s (route %s; %s)" % (error, harness.route_weights(namespace, app), describe())) from None
+        raise SystemExit("%s (route %s; 5xx of the new version by Service %s; %s)" % (
+            error, harness.route_weights(namespace, app), harness.simulator_errors_by_service(namespace, app),
+            describe())) from None
     return time.monotonic() - first_error
 
 
@@ -438,6 +445,13 @@ class ArgoRollouts:
         return (status.get("phase") == "Healthy" and status.get("stableRS")
                 and status.get("stableRS") == status.get("currentPodHash") and status.get("stableRS") != replaced)
 
+    def account(self, app):
+        """The Rollout's own account of a release, for a timeout's message: which ReplicaSet it calls
+        stable and current, the step it is at, and whether it aborted."""
+        status = self.status(app)
+        return "rollout %s" % {key: status.get(key) for key in (
+            "phase", "message", "stableRS", "currentPodHash", "currentStepIndex", "abort", "canary")}
+
     def aborted(self, app):
         return self.status(app).get("phase") == "Degraded"
 
@@ -462,8 +476,7 @@ class ArgoRollouts:
         run.wait_for(lambda: self.promoted(app), 120, "%s's first version" % app)
         with Release(self.harness, self.name) as release:
             self.release(app, {"simulator.terragonlabs.io/error-rate": ERROR_RATE})
-            span = time_to_safety(self.harness, self.namespace, app, describe=lambda: "rollout %s: %s" % (
-                self.status(app).get("phase"), self.status(app).get("message")))
+            span = time_to_safety(self.harness, self.namespace, app, describe=lambda: self.account(app))
         return release.figures(interval, wall=span)
 
     def blue_green(self, app):
