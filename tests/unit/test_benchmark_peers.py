@@ -129,3 +129,10 @@ def test_every_system_measures_the_same_canary_query():
     query = peers.success_rate_query("ns", "app")
     assert 'destination_service_name="app-canary"' in query and 'destination_version="1.1.0"' in query
     assert query.count("[10s]") == 2
+
+
+def test_through_gateway_api_the_canary_query_reads_the_applications_own_metrics_of_the_canary_service():
+    assert peers.canary_success_query("ns", "app", "istio") == peers.success_rate_query("ns", "app")
+    query = peers.canary_success_query("ns", "app", "gateway_api")
+    assert query == peers.service_success_query("ns", "app-canary")
+    assert 'http_requests_total{namespace="ns",service="app-canary",version="1.1.0"' in query
