@@ -44,7 +44,7 @@ import run  # noqa: E402  (the benchmark's shared helpers: cluster access, playb
 from api_counter import CountingProxy, free_port  # noqa: E402
 from peer_harness import (  # noqa: E402
     NEW, canary_success_query, cleanup, new_crd_names, service_success_query, success_rate_query)
-from peer_table import PEERS, markdown, render, summarise  # noqa: E402
+from peer_table import PEERS, markdown, merge, render, summarise  # noqa: E402
 from inventories import fleet_inventory  # noqa: E402  (tests/integration, on the path through run)
 from kubernetes import client  # noqa: E402
 import yaml  # noqa: E402
@@ -656,11 +656,12 @@ def main():
     parser.add_argument("--fleet-runs", type=int, help="runs of each fleet size (default: --runs); a fleet of 50 "
                         "takes ours many minutes a run on 2 cores")
     parser.add_argument("--json", default=str(REPO / ".cache" / "benchmark-peers.json"))
-    parser.add_argument("--table-from", metavar="JSON", help="print the table (and its Markdown, for the README) "
-                        "of an earlier run's JSON, measuring nothing")
+    parser.add_argument("--table-from", metavar="JSON", nargs="+", help="print the table (and its Markdown, for the "
+                        "README) of an earlier run's JSON, measuring nothing; rows of further runs' JSON replace "
+                        "the first's of the same workload")
     args = parser.parse_args()
     if args.table_from:
-        saved = json.loads(Path(args.table_from).read_text())
+        saved = merge(*(json.loads(Path(path).read_text()) for path in args.table_from))
         print(render(saved) + "\n\n" + markdown(saved))
         return
     workloads = args.workloads.split(",")
