@@ -310,10 +310,11 @@ class Ours:
         with Release(self.harness, "ours") as release:
             _wall, report = self.playbook("canary.yml", apps, self.variables(
                 release_version=NEW, pd_canary_steps=steps, pd_replicas=replicas, pd_canary_router=router),
-                sampler=sampler)
+                sampler=sampler, may_fail=True)
         failed = [host for host, stats in report["stats"].items() if stats["failures"]]
         if failed:
-            raise RuntimeError("the good canary failed for %s" % ", ".join(failed))
+            raise RuntimeError("the good canary failed for %d of %d applications, first: %s" % (
+                len(failed), len(apps), first_failure(report)))
         return release.figures(2 * PAUSE, sampler)
 
     def bad_canary(self, app, interval):
@@ -345,6 +346,15 @@ class Ours:
         if any(stats["failures"] for stats in report["stats"].values()):
             raise RuntimeError("the blue-green release failed")
         return release.figures(2 * PAUSE, sampler)
+
+
+def first_failure(report):
+    """The first failed task of a playbook run's json report: its name, host and message."""
+    for task in run.tasks_of(report):
+        for host, result in task["hosts"].items():
+            if result.get("failed"):
+                return "%s on %s: %s" % (task["task"]["name"], host, str(result.get("msg"))[:300])
+    return "no failed task in the report"
 
 
 def time_to_safety(harness, namespace, app, timeout=180, describe=lambda: ""):
@@ -626,7 +636,7 @@ def measure(systems, runs, name, body):
                 break
             except (RuntimeError, SystemExit, client.ApiException) as error:
                 run.progress("%s: %s failed: %s" % (name, system_name, str(error)[:500]))
-                results.append({"error": str(error).splitlines()[0][:200] if str(error) else repr(error)})
+                results.append({"error": str(error).splitlines()[0][:400] if str(error) else repr(error)})
             finally:
                 try:
                     system.harness.reset(system.namespace)
