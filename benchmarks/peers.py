@@ -489,8 +489,12 @@ class ArgoRollouts:
         run.wait_for(lambda: all(self.promoted(app) for app in apps), 300, "the first versions")
         with Release(self.harness, self.name) as release:
             replaced = {app: self.release(app) for app in apps}
-            run.wait_for(lambda: all(self.promoted(app, replaced[app]) for app in apps), 600, "the canaries promoted",
-                         interval=0.1)
+            run.wait_for(lambda: all(self.promoted(app, replaced[app]) or self.aborted(app) for app in apps), 600,
+                         "the canaries promoted or aborted", interval=0.1)
+        aborted = [app for app in apps if self.aborted(app)]
+        if aborted:
+            raise RuntimeError("Argo Rollouts aborted the good canary of %d of %d applications, first: %s" % (
+                len(aborted), len(apps), self.status(aborted[0]).get("message")))
         return release.figures(2 * PAUSE)
 
     def bad_canary(self, app, interval):
