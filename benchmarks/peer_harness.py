@@ -15,12 +15,20 @@ def success_rate_query(namespace, app, version=NEW, window="10s"):
         matchers, window, matchers, window)
 
 
-def blue_green_query(namespace, service, version=NEW, window="10s"):
-    """What the collection's app_success_rate template measures for a blue-green gate (the Service's pods
-    of one version), written out for the peers."""
+def service_success_query(namespace, service, version=NEW, window="10s"):
+    """What the collection's app_success_rate template measures (the share of non-5xx responses of one
+    version's pods behind a Service, from the application's own metrics), written out for the peers."""
     matchers = 'namespace="%s",service="%s",version="%s"' % (namespace, service, version)
     return 'sum(rate(http_requests_total{%s,status!~"5.."}[%s])) / sum(rate(http_requests_total{%s}[%s]))' % (
         matchers, window, matchers, window)
+
+
+def canary_success_query(namespace, app, router):
+    """The canary query every system measures through a router: Istio's sidecar metrics, or for a Gateway API
+    HTTPRoute, which no mesh reports on, the application's own metrics of the canary Service."""
+    if router == "istio":
+        return success_rate_query(namespace, app)
+    return service_success_query(namespace, app + "-canary")
 
 
 def stop_processes(processes, timeout=10):

@@ -36,6 +36,24 @@ def summarise(runs):
     return summary
 
 
+def merge(first, *later):
+    """One report of several runs (a size or workload measured apart, say): each later run's workloads
+    replace the first's of the same name in place, or are added, and a note says which rows come from
+    which run, with its date, load and runs; the context line stays the first run's."""
+    merged = dict(first, workloads=list(first["workloads"]), notes=list(first.get("notes", [])))
+    for other in later:
+        names = [workload["name"] for workload in other["workloads"]]
+        positions = {workload["name"]: index for index, workload in enumerate(merged["workloads"])}
+        for workload in other["workloads"]:
+            if workload["name"] in positions:
+                merged["workloads"][positions[workload["name"]]] = workload
+            else:
+                merged["workloads"].append(workload)
+        merged["notes"].append("%s: from another run (%s, load %s, runs: %s)" % (
+            "; ".join(names), other["date"], other["load"], other["runs"]))
+    return merged
+
+
 def ratio(ours, theirs):
     """How many times the peer's figure ours is (below 1: ours is smaller). None when either is missing
     or not positive: an overhead below zero (a fault caught sooner than one interval) has no ratio."""

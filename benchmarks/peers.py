@@ -1,7 +1,8 @@
 """The collection side by side with Argo Rollouts and Flagger: the same releases on the same local cluster,
-through the same Istio routing, simulator, Prometheus and query, figures and ratios in one table.
+through the same routing (Istio; Gateway API where a peer can), simulator, Prometheus and query, figures and
+ratios in one table.
 
-    .venv/bin/python benchmarks/peers.py [--runs N] [--workloads good,bad,blue_green,fleet] [--json PATH]
+    .venv/bin/python benchmarks/peers.py [--runs N] [--workloads good,gateway_api,bad,blue_green,fleet] [--json PATH]
     (or: make benchmark-peers, which builds the peers first with benchmarks/build-peers.sh)
 
 Each peer's controller runs as a local process confined to a namespace of its own (created, and deleted
@@ -11,6 +12,7 @@ a counting proxy of its own (benchmarks/api_counter.py), so requests are counted
 
 Workloads (each run `--runs` times; medians are reported):
   good        a good canary: 20% -> pause 4 s -> one-measurement analysis -> 50% -> pause 4 s -> 100%
+  gateway_api the good canary through a Gateway API HTTPRoute instead of an Istio VirtualService
   bad         a bad canary (error rate 0.3) caught by background analysis every 1, 5 and 10 s:
               time from its first 5xx to canary weight 0
   blue_green  a blue-green release with a pre- and a post-promotion analysis
@@ -40,8 +42,9 @@ sys.path.insert(0, str(HERE))
 
 import run  # noqa: E402  (the benchmark's shared helpers: cluster access, playbook runs, samplers)
 from api_counter import CountingProxy, free_port  # noqa: E402
-from peer_harness import NEW, blue_green_query, cleanup, new_crd_names, success_rate_query  # noqa: E402
-from peer_table import PEERS, markdown, render, summarise  # noqa: E402
+from peer_harness import (  # noqa: E402
+    NEW, canary_success_query, cleanup, new_crd_names, service_success_query, success_rate_query)
+from peer_table import PEERS, markdown, merge, render, summarise  # noqa: E402
 from inventories import fleet_inventory  # noqa: E402  (tests/integration, on the path through run)
 from kubernetes import client  # noqa: E402
 import yaml  # noqa: E402
@@ -49,11 +52,18 @@ import yaml  # noqa: E402
 REPO = run.REPO
 CACHE = Path(os.environ.get("PD_CACHE_DIR") or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
              / "progressive-delivery")
-WORKLOADS = ("good", "bad", "blue_green", "fleet")
+WORKLOADS = ("good", "gateway_api", "bad", "blue_green", "fleet")
 BAD_INTERVALS = (1, 5, 10)
 FLEET_SIZES = (10, 50)
 # Flagger refuses analysis intervals below 10 s (pkg/apis/flagger/v1beta1 GetAnalysisInterval).
 FLAGGER_MIN_INTERVAL = 10
+# Its -mesh-provider is istio; a Canary's own provider overrides it.
+FLAGGER_PROVIDERS = {"istio": "istio", "gateway_api": "gatewayapi:v1"}
+# Checked on 2026-12-05: the Go module proxy answers 403 for every version of the plugin asked (v0.5.0 to v0.8.0).
+ARGO_GATEWAY_API = ("Argo Rollouts routes through Gateway API only with its traffic-router plugin "
+                    "(github.com/argoproj-labs/rollouts-plugin-trafficrouter-gatewayapi), a Go module of its own "
+                    "that the Go module proxy refuses here (403 Forbidden) and whose release binaries are on "
+                    "GitHub, unreachable here: it cannot be built or downloaded on this machine")
 # argoproj/argo-rollouts#1992: with 0, v1.8.5 on Istio never scales the old ReplicaSet down and spins
 # at a full core; its users set a short delay instead.
 ARGO_SCALE_DOWN_DELAY = 1
@@ -62,6 +72,7 @@ REPLICAS = 3
 ERROR_RATE = "0.3"
 OLD = "1.0.0"
 ISTIO = ("networking.istio.io", "v1", "virtualservices")
+HTTP_ROUTES = ("gateway.networking.k8s.io", "v1", "httproutes")
 ROLLOUTS = ("argoproj.io", "v1alpha1", "rollouts")
 CANARIES = ("flagger.app", "v1beta1", "canaries")
 
@@ -168,7 +179,7 @@ class Harness(run.Cluster):
         pile pods up on the shared cluster, whose simulator reads every pod every second."""
         for group, version, plural in (ROLLOUTS, CANARIES, ("argoproj.io", "v1alpha1", "analysisruns"),
                                        ("argoproj.io", "v1alpha1", "analysistemplates"),
-                                       ("flagger.app", "v1beta1", "metrictemplates"), ISTIO,
+                                       ("flagger.app", "v1beta1", "metrictemplates"), ISTIO, HTTP_ROUTES,
                                        ("networking.istio.io", "v1", "destinationrules")):
             try:
                 self.custom.delete_collection_namespaced_custom_object(group, version, namespace, plural)
@@ -197,16 +208,21 @@ class Harness(run.Cluster):
         return self.route_weights(namespace, app).get("%s-canary" % app, 0)
 
     def simulator_errors(self, namespace, app):
-        """5xx responses the simulator has served from the application's new version so far."""
+        """5xx responses the simulator has served from the new version through the canary Service so far."""
+        return self.simulator_errors_by_service(namespace, app).get("%s-canary" % app, 0.0)
+
+    def simulator_errors_by_service(self, namespace, app):
+        """{Service: 5xx responses the simulator has served from the application's new version through it}."""
         with urllib.request.urlopen(self.info["simulator_url"] + "/metrics", timeout=5) as response:
             text = response.read().decode()
-        total = 0.0
+        totals = {}
         for line in text.splitlines():
             if (line.startswith("http_requests_total{") and 'namespace="%s"' % namespace in line
-                    and 'service="%s-canary"' % app in line and 'status="500"' in line
-                    and 'version="%s"' % NEW in line):
-                total += float(line.rsplit(" ", 1)[1])
-        return total
+                    and 'status="500"' in line and 'version="%s"' % NEW in line):
+                service = line.split('service="', 1)[1].split('"', 1)[0]
+                if service == app or service.startswith(app + "-"):
+                    totals[service] = totals.get(service, 0.0) + float(line.rsplit(" ", 1)[1])
+        return totals
 
 
 # Server-side apply of a CRD file with the Python client (no kubectl on this machine).
@@ -284,19 +300,21 @@ class Ours:
     def first(self, playbook, apps, **extra):
         self.playbook(playbook, apps, self.variables(release_version=OLD, pd_canary_steps=[], **extra))
 
-    def good_canary(self, apps, replicas=REPLICAS):
-        metric = {"name": "success-rate", "query": None, "success": {"min": 0.95}}
-        self.first("canary.yml", apps, pd_replicas=replicas)
+    def good_canary(self, apps, replicas=REPLICAS, router="istio"):
+        query = canary_success_query(self.namespace, "{{ inventory_hostname }}", router)
+        self.first("canary.yml", apps, pd_replicas=replicas, pd_canary_router=router)
         steps = [{"set_weight": 20}, {"pause": {"duration": PAUSE}},
-                 {"analysis": {"metrics": [dict(metric, query=success_rate_query(self.namespace, "{{ inventory_hostname }}"))]}},
+                 {"analysis": {"metrics": [{"name": "success-rate", "query": query, "success": {"min": 0.95}}]}},
                  {"set_weight": 50}, {"pause": {"duration": PAUSE}}, {"set_weight": 100}]
         sampler = run.ResourceSampler()
         with Release(self.harness, "ours") as release:
             _wall, report = self.playbook("canary.yml", apps, self.variables(
-                release_version=NEW, pd_canary_steps=steps, pd_replicas=replicas), sampler=sampler)
+                release_version=NEW, pd_canary_steps=steps, pd_replicas=replicas, pd_canary_router=router),
+                sampler=sampler, may_fail=True)
         failed = [host for host, stats in report["stats"].items() if stats["failures"]]
         if failed:
-            raise RuntimeError("the good canary failed for %s" % ", ".join(failed))
+            raise RuntimeError("the good canary failed for %d of %d applications, first: %s" % (
+                len(failed), len(apps), first_failure(report)))
         return release.figures(2 * PAUSE, sampler)
 
     def bad_canary(self, app, interval):
@@ -330,6 +348,15 @@ class Ours:
         return release.figures(2 * PAUSE, sampler)
 
 
+def first_failure(report):
+    """The first failed task of a playbook run's json report: its name, host and message."""
+    for task in run.tasks_of(report):
+        for host, result in task["hosts"].items():
+            if result.get("failed"):
+                return "%s on %s: %s" % (task["task"]["name"], host, str(result.get("msg"))[:300])
+    return "no failed task in the report"
+
+
 def time_to_safety(harness, namespace, app, timeout=180, describe=lambda: ""):
     """Seconds from the simulator serving the canary's first 5xx to the route giving it weight 0.
     describe: the system's own account of the release, added to a timeout's message."""
@@ -338,7 +365,9 @@ def time_to_safety(harness, namespace, app, timeout=180, describe=lambda: ""):
         first_error = time.monotonic()
         run.wait_for(lambda: harness.canary_weight(namespace, app) == 0, timeout, "the canary's weight back to 0")
     except SystemExit as error:
-        raise SystemExit("%s (route %s; %s)" % (error, harness.route_weights(namespace, app), describe())) from None
+        raise SystemExit("%s (route %s; 5xx of the new version by Service %s; %s)" % (
+            error, harness.route_weights(namespace, app), harness.simulator_errors_by_service(namespace, app),
+            describe())) from None
     return time.monotonic() - first_error
 
 
@@ -438,10 +467,19 @@ class ArgoRollouts:
         return (status.get("phase") == "Healthy" and status.get("stableRS")
                 and status.get("stableRS") == status.get("currentPodHash") and status.get("stableRS") != replaced)
 
+    def account(self, app):
+        """The Rollout's own account of a release, for a timeout's message: which ReplicaSet it calls
+        stable and current, the step it is at, and whether it aborted."""
+        status = self.status(app)
+        return "rollout %s" % {key: status.get(key) for key in (
+            "phase", "message", "stableRS", "currentPodHash", "currentStepIndex", "abort", "canary")}
+
     def aborted(self, app):
         return self.status(app).get("phase") == "Degraded"
 
-    def good_canary(self, apps, replicas=REPLICAS):
+    def good_canary(self, apps, replicas=REPLICAS, router="istio"):
+        if router != "istio":
+            raise Unavailable(ARGO_GATEWAY_API)
         steps = [{"setWeight": 20}, {"pause": {"duration": "%ds" % PAUSE}}, None,
                  {"setWeight": 50}, {"pause": {"duration": "%ds" % PAUSE}}, {"setWeight": 100}]
         for app in apps:
@@ -451,8 +489,12 @@ class ArgoRollouts:
         run.wait_for(lambda: all(self.promoted(app) for app in apps), 300, "the first versions")
         with Release(self.harness, self.name) as release:
             replaced = {app: self.release(app) for app in apps}
-            run.wait_for(lambda: all(self.promoted(app, replaced[app]) for app in apps), 600, "the canaries promoted",
-                         interval=0.1)
+            run.wait_for(lambda: all(self.promoted(app, replaced[app]) or self.aborted(app) for app in apps), 600,
+                         "the canaries promoted or aborted", interval=0.1)
+        aborted = [app for app in apps if self.aborted(app)]
+        if aborted:
+            raise RuntimeError("Argo Rollouts aborted the good canary of %d of %d applications, first: %s" % (
+                len(aborted), len(apps), self.status(aborted[0]).get("message")))
         return release.figures(2 * PAUSE)
 
     def bad_canary(self, app, interval):
@@ -462,16 +504,15 @@ class ArgoRollouts:
         run.wait_for(lambda: self.promoted(app), 120, "%s's first version" % app)
         with Release(self.harness, self.name) as release:
             self.release(app, {"simulator.terragonlabs.io/error-rate": ERROR_RATE})
-            span = time_to_safety(self.harness, self.namespace, app, describe=lambda: "rollout %s: %s" % (
-                self.status(app).get("phase"), self.status(app).get("message")))
+            span = time_to_safety(self.harness, self.namespace, app, describe=lambda: self.account(app))
         return release.figures(interval, wall=span)
 
     def blue_green(self, app):
         preview = app + "-preview"
         self.create(service(app, app))
         self.create(service(preview, app, {"simulator.terragonlabs.io/requests-per-second": "10"}))
-        self.analysis_template("pre-" + app, blue_green_query(self.namespace, preview), count=1, initial_delay=PAUSE)
-        self.analysis_template("post-" + app, blue_green_query(self.namespace, app), count=1, initial_delay=PAUSE)
+        self.analysis_template("pre-" + app, service_success_query(self.namespace, preview), count=1, initial_delay=PAUSE)
+        self.analysis_template("post-" + app, service_success_query(self.namespace, app), count=1, initial_delay=PAUSE)
         self.create(self.rollout(app, {"blueGreen": {
             "activeService": app, "previewService": preview, "autoPromotionEnabled": True,
             "scaleDownDelaySeconds": ARGO_SCALE_DOWN_DELAY,
@@ -515,7 +556,7 @@ class Flagger:
         if harness.controllers[self.name].poll() is not None:
             raise Unavailable("flagger exited at start (see its log)")
 
-    def canary(self, app, step_weights, metric_interval=FLAGGER_MIN_INTERVAL, replicas=REPLICAS):
+    def canary(self, app, step_weights, metric_interval=FLAGGER_MIN_INTERVAL, replicas=REPLICAS, router="istio"):
         self.harness.apps.create_namespaced_deployment(self.namespace, {
             "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": app},
             "spec": {"replicas": replicas, "selector": {"matchLabels": {"app.kubernetes.io/name": app}},
@@ -523,12 +564,16 @@ class Flagger:
         self.harness.custom.create_namespaced_custom_object("flagger.app", "v1beta1", self.namespace, "metrictemplates", {
             "apiVersion": "flagger.app/v1beta1", "kind": "MetricTemplate", "metadata": {"name": "success-" + app},
             "spec": {"provider": {"type": "prometheus", "address": self.harness.info["prometheus_url"]},
-                     "query": success_rate_query(self.namespace, app)}})
+                     "query": canary_success_query(self.namespace, app, router)}})
+        service_spec = {"port": 80, "targetPort": 8080}
+        if router == "gateway_api":
+            # Flagger requires a Gateway to attach its HTTPRoute to; the simulator routes by the HTTPRoute alone.
+            service_spec["gatewayRefs"] = [{"name": "benchmark", "namespace": self.namespace}]
         self.harness.custom.create_namespaced_custom_object(*CANARIES[:2], self.namespace, CANARIES[2], {
             "apiVersion": "flagger.app/v1beta1", "kind": "Canary", "metadata": {"name": app},
             "spec": {"targetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": app},
-                     "progressDeadlineSeconds": 120,
-                     "service": {"port": 80, "targetPort": 8080},
+                     "provider": FLAGGER_PROVIDERS[router], "progressDeadlineSeconds": 120,
+                     "service": service_spec,
                      "analysis": {"interval": "%ds" % metric_interval, "threshold": 1, "stepWeights": step_weights,
                                   "metrics": [{"name": "success-rate", "interval": "10s",
                                                "thresholdRange": {"min": 0.95},
@@ -542,9 +587,9 @@ class Flagger:
         self.harness.apps.patch_namespaced_deployment(app, self.namespace, {"spec": {"template": pod_template(
             app, NEW, annotations=annotations)}})
 
-    def good_canary(self, apps, replicas=REPLICAS):
+    def good_canary(self, apps, replicas=REPLICAS, router="istio"):
         for app in apps:
-            self.canary(app, [20, 50], replicas=replicas)
+            self.canary(app, [20, 50], replicas=replicas, router=router)
         run.wait_for(lambda: all(self.phase(app) == "Initialized" for app in apps), 300, "the canaries initialised")
         with Release(self.harness, self.name) as release:
             for app in apps:
@@ -593,9 +638,10 @@ def measure(systems, runs, name, body):
             except Unavailable as reason:
                 summaries[system_name] = {"unavailable": str(reason)}
                 break
-            except (RuntimeError, SystemExit, client.ApiException) as error:
+            except (RuntimeError, SystemExit, client.ApiException, OSError) as error:
+                # OSError: the simulator or Prometheus not answering in time on a loaded machine fails the run only.
                 run.progress("%s: %s failed: %s" % (name, system_name, str(error)[:500]))
-                results.append({"error": str(error).splitlines()[0][:200] if str(error) else repr(error)})
+                results.append({"error": str(error).splitlines()[0][:400] if str(error) else repr(error)})
             finally:
                 try:
                     system.harness.reset(system.namespace)
@@ -622,14 +668,17 @@ def main():
     parser.add_argument("--runs", type=int, default=3, help="runs of each workload (medians are reported)")
     parser.add_argument("--workloads", default=",".join(WORKLOADS), help="comma-separated, of %s" % ", ".join(WORKLOADS))
     parser.add_argument("--fleet-sizes", default=",".join(str(size) for size in FLEET_SIZES))
+    parser.add_argument("--bad-intervals", default=",".join(str(interval) for interval in BAD_INTERVALS),
+                        help="the bad canary's analysis intervals in seconds")
     parser.add_argument("--fleet-runs", type=int, help="runs of each fleet size (default: --runs); a fleet of 50 "
                         "takes ours many minutes a run on 2 cores")
     parser.add_argument("--json", default=str(REPO / ".cache" / "benchmark-peers.json"))
-    parser.add_argument("--table-from", metavar="JSON", help="print the table (and its Markdown, for the README) "
-                        "of an earlier run's JSON, measuring nothing")
+    parser.add_argument("--table-from", metavar="JSON", nargs="+", help="print the table (and its Markdown, for the "
+                        "README) of an earlier run's JSON, measuring nothing; rows of further runs' JSON replace "
+                        "the first's of the same workload")
     args = parser.parse_args()
     if args.table_from:
-        saved = json.loads(Path(args.table_from).read_text())
+        saved = merge(*(json.loads(Path(path).read_text()) for path in args.table_from))
         print(render(saved) + "\n\n" + markdown(saved))
         return
     workloads = args.workloads.split(",")
@@ -666,7 +715,9 @@ def main():
                          "Flagger's primary pods are labelled <app>-primary, so the simulator takes <app>-primary "
                          "for the application entering through Flagger's VirtualService: the same 20 requests a "
                          "second split by its weights, as for the others",
-                         "Istio routing only: the Gateway API variant (both peers support it) is not measured yet"]}
+                         "Every workload routes through an Istio VirtualService except \"good canary, Gateway API "
+                         "HTTPRoute\", which routes through an HTTPRoute; there the canary query reads the "
+                         "application's own metrics of the canary Service (http_requests_total), as no mesh reports on an HTTPRoute's traffic"]}
 
     def save():
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
@@ -693,8 +744,13 @@ def main():
                 results["workloads"].append({"name": "good canary", "systems": measure(
                     systems, args.runs, "good canary", lambda system, _i: system.good_canary([app("good")]))})
                 save()
+            if "gateway_api" in workloads:
+                results["workloads"].append({"name": "good canary, Gateway API HTTPRoute", "systems": measure(
+                    systems, args.runs, "good canary, Gateway API",
+                    lambda system, _i: system.good_canary([app("gw")], router="gateway_api"))})
+                save()
             if "bad" in workloads:
-                for interval in BAD_INTERVALS:
+                for interval in [int(interval) for interval in args.bad_intervals.split(",")]:
                     name = "bad canary, analysis every %ds (first 5xx to weight 0)" % interval
                     results["workloads"].append({"name": name, "systems": measure(
                         systems, args.runs, name, lambda system, _i: system.bad_canary(app("bad"), interval))})

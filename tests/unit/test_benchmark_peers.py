@@ -77,6 +77,18 @@ def test_markdown_has_the_same_rows():
     assert "1. Flagger, good canary: its build failed: 403" in table
 
 
+def test_a_merged_report_takes_later_runs_rows_in_place_and_says_where_they_come_from():
+    first = results()
+    later = {"date": "2026-12-05 07:00 UTC", "load": "4.00 3.00 2.00", "runs": 1, "versions": first["versions"],
+             "workloads": [{"name": "fleet", "systems": {"ours": {"runs": 1, "wall_seconds": 99.0}}},
+                           {"name": "gateway", "systems": {}}]}
+    merged = peer_table.merge(first, later)
+    assert [w["name"] for w in merged["workloads"]] == ["good canary", "bad canary 1s", "fleet", "gateway"]
+    assert merged["workloads"][2]["systems"]["ours"]["wall_seconds"] == 99.0
+    assert merged["notes"][-1] == "fleet; gateway: from another run (2026-12-05 07:00 UTC, load 4.00 3.00 2.00, runs: 1)"
+    assert merged["date"] == first["date"] and first["workloads"][2]["systems"] == {}
+
+
 class FakeProcess:
     def __init__(self, running=True):
         self.running, self.signals = running, []
@@ -129,3 +141,10 @@ def test_every_system_measures_the_same_canary_query():
     query = peers.success_rate_query("ns", "app")
     assert 'destination_service_name="app-canary"' in query and 'destination_version="1.1.0"' in query
     assert query.count("[10s]") == 2
+
+
+def test_through_gateway_api_the_canary_query_reads_the_applications_own_metrics_of_the_canary_service():
+    assert peers.canary_success_query("ns", "app", "istio") == peers.success_rate_query("ns", "app")
+    query = peers.canary_success_query("ns", "app", "gateway_api")
+    assert query == peers.service_success_query("ns", "app-canary")
+    assert 'http_requests_total{namespace="ns",service="app-canary",version="1.1.0"' in query
