@@ -159,10 +159,11 @@ def launch_workflow(awx, workflow, **extra_vars):
 
 
 def finished(path, timeout=900):
-    """Polls a job or workflow job until it finishes; returns it."""
+    """Polls a job or workflow job until it finishes, and a job's output is stored whole (AWX's
+    callback receiver may still be saving its events when it is marked finished); returns it."""
     def done():
         status, body = api(path)
-        return body if status == 200 and body["finished"] else None
+        return body if status == 200 and body["finished"] and body.get("event_processing_finished", True) else None
     return wait_for(done, timeout, f"{path} to finish", interval=1)
 
 
