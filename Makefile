@@ -78,9 +78,10 @@ unit: bootstrap
 
 integration: cluster-up
 	@# Three workers: most of a test's time is spent waiting on the cluster, not on the two cores.
-	pytest tests/integration -n 3 --dist loadgroup --durations=30 -m "not awx"
+	@# The live AWX tests (one xdist group) start it once, from its cached migrated database.
+	pytest tests/integration -n 3 --dist loadgroup --durations=30
 
-# The tests against a live AWX (tools/local_awx), which installs and starts it; 11 to 13 minutes of
-# one worker under load, too many to join `make test` within its 25 minutes.
+# The tests against a live AWX (tools/local_awx) alone, which installs and starts it; about 4 minutes
+# of one worker on an idle machine.
 awx-test: cluster-up
 	pytest tests/integration -m awx --durations=30

@@ -45,12 +45,19 @@ def cluster():
 @pytest.fixture(scope="session")
 def awx(cluster):
     """The local AWX (tools/local_awx), installed and started as `make awx-up` does; one start per
-    run even with several workers (the lock), left running for the next run like the cluster."""
+    run even with several workers, left running for the next run like the cluster. A test run keeps
+    it to itself until it ends: two runs configuring one AWX at once would each create the objects
+    the other had not yet (AWX allows two job templates of one name), and each run deletes the jobs
+    started while its tests ran."""
     local_awx.STATE_DIR.parent.mkdir(parents=True, exist_ok=True)
-    with open(local_awx.STATE_DIR.parent / "awx-up.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with open(local_awx.STATE_DIR.parent / "awx-tests.lock", "w") as lock:
         try:
-            return local_awx.up()
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print("waiting for another test run to finish with the local AWX", file=sys.stderr)
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield local_awx.up()
         except local_awx.AwxError as error:
             pytest.fail(f"the local AWX did not start: {error}")
 
