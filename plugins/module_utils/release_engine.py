@@ -409,15 +409,22 @@ class StrategyRun(object):
         self.cursor["failed_gate"] = {"name": name, "verdict": result["verdict"], "message": result["message"]}
         raise ModuleFailure("the %s %s ended %s: %s" % (name, kind, result["verdict"], result["message"]), gate=result)
 
+    def template_metrics(self, templates, name, service, interval=None):
+        """A metric for each built-in template, measuring the new version behind service every
+        interval (the analysis's unless given). A window no request reached yet is an error measured
+        again at that interval, not counted: the gate waits for traffic, up to its error limit."""
+        analysis = self.params["analysis"]
+        interval = float(interval or analysis["interval"])
+        return [{"name": "%s-%s" % (template, name), "template": template,
+                 "template_args": {"namespace": self.namespace, "service": service, "version": self.version,
+                                   "window": analysis["window"]},
+                 "interval": interval, "error_retry_interval": interval, "count": analysis["count"],
+                 "initial_delay": float(analysis["initial_delay"])} for template in templates]
+
     def gate(self, name, service, gate, extra=()):
         """Measures the gate; anything but Successful stops the release."""
-        analysis = self.params["analysis"]
-        metrics = checked_metrics("%s metrics" % name, list(gate["metrics"]) + list(extra)) + [
-            {"name": "%s-%s" % (template, name), "template": template,
-             "template_args": {"namespace": self.namespace, "service": service, "version": self.version,
-                               "window": analysis["window"]},
-             "interval": float(analysis["interval"]), "count": analysis["count"],
-             "initial_delay": float(analysis["initial_delay"])} for template in gate["templates"]]
+        metrics = checked_metrics("%s metrics" % name, list(gate["metrics"]) + list(extra)) + \
+            self.template_metrics(gate["templates"], name, service)
         if not metrics:
             return
         result = self.release.gate(self.params["prometheus"] or None, metrics)
