@@ -15,6 +15,7 @@ from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.
     plural,
 )
 from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.release_lock import process_ancestors
+from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.release_task import run_release
 from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.rolling_engine import (
     recorded_update_refusal,
     rolling_update,
@@ -64,6 +65,22 @@ def test_metrics_get_metric_gates_defaults_and_a_bad_one_is_named():
     assert metrics[0]["consecutive_error_limit"] == 4 and metrics[0]["on_nan"] is None
     with pytest.raises(ModuleFailure, match=r"canary_steps\[1\].analysis.metrics: .*count"):
         checked_metrics("canary_steps[1].analysis.metrics", [{"name": "errors", "count": "many"}])
+
+
+class Refused(Exception):
+    pass
+
+
+def refuse(msg):
+    raise Refused(msg)
+
+
+@pytest.mark.parametrize("strategy", ["canary", "blue_green"])
+def test_the_rollback_action_is_refused_for_a_strategy_that_goes_back_by_a_run(strategy):
+    module = SimpleNamespace(params={"action": "rollback", "strategy": strategy, "version": None}, fail=refuse)
+    with pytest.raises(Refused, match="action rollback is for strategy rolling: a %s application goes back by "
+                                      r"releasing its earlier version without gates \(playbooks/rollback.yml\)" % strategy):
+        run_release(module)
 
 
 ANALYSIS = {"window": "10s", "interval": 2, "count": 3, "initial_delay": 8}
