@@ -75,16 +75,11 @@ class Canary(StrategyRun):
     def deployment(self, track):
         return "%s-%s" % (self.app, track)
 
-    def template_args(self):
-        return {"namespace": self.namespace, "service": self.gate_service, "version": self.version,
-                "window": self.analysis["window"]}
-
     @property
     def background(self):
         """The background analysis's metrics: the caller's own, and one for each built-in template."""
-        return self.background_metrics_given + [
-            {"name": template + "-background", "template": template, "template_args": self.template_args(),
-             "error_retry_interval": float(self.background_interval)} for template in self.background_templates]
+        return self.background_metrics_given + self.template_metrics(
+            self.background_templates, "background", self.gate_service, self.background_interval)
 
     def objects(self, track, replicas):
         objects = [dict(body) for body in self.params["objects"][track]]
@@ -307,11 +302,8 @@ class Canary(StrategyRun):
 
     def analyse(self, step):
         analysis = self.analysis
-        metrics = checked_metrics("canary_steps[%d].analysis.metrics" % step["index"], step["metrics"]) + [
-            {"name": "%s-step-%d" % (template, step["index"]), "template": template,
-             "template_args": self.template_args(), "interval": float(analysis["interval"]),
-             "count": analysis["count"], "initial_delay": float(analysis["initial_delay"])}
-            for template in step["templates"]]
+        metrics = checked_metrics("canary_steps[%d].analysis.metrics" % step["index"], step["metrics"]) + \
+            self.template_metrics(step["templates"], "step-%d" % step["index"], self.gate_service)
         if self.background_due(step):
             # Measured in the same gate, for as long as the analysis lasts.
             metrics += self.background_metrics(analysis["initial_delay"] + analysis["count"] * analysis["interval"])

@@ -407,17 +407,25 @@ class StrategyRun(object):
 
     def fail_gate(self, name, result, kind):
         self.cursor["failed_gate"] = {"name": name, "verdict": result["verdict"], "message": result["message"]}
-        raise ModuleFailure("the %s %s ended %s: %s" % (name, kind, result["verdict"], result["message"]), gate=result)
+        # The gate's message begins with its verdict: "the pre-promotion gate ended Failed: smoke-test: ...".
+        raise ModuleFailure("the %s %s ended %s" % (name, kind, result["message"]), gate=result)
+
+    def template_metrics(self, templates, name, service, interval=None):
+        """A metric for each built-in template, measuring the new version behind service every
+        interval (the analysis's unless given). A window no request reached yet is an error measured
+        again at that interval, not counted: the gate waits for traffic, up to its error limit."""
+        analysis = self.params["analysis"]
+        interval = float(interval or analysis["interval"])
+        return [{"name": "%s-%s" % (template, name), "template": template,
+                 "template_args": {"namespace": self.namespace, "service": service, "version": self.version,
+                                   "window": analysis["window"]},
+                 "interval": interval, "error_retry_interval": interval, "count": analysis["count"],
+                 "initial_delay": float(analysis["initial_delay"])} for template in templates]
 
     def gate(self, name, service, gate, extra=()):
         """Measures the gate; anything but Successful stops the release."""
-        analysis = self.params["analysis"]
-        metrics = checked_metrics("%s metrics" % name, list(gate["metrics"]) + list(extra)) + [
-            {"name": "%s-%s" % (template, name), "template": template,
-             "template_args": {"namespace": self.namespace, "service": service, "version": self.version,
-                               "window": analysis["window"]},
-             "interval": float(analysis["interval"]), "count": analysis["count"],
-             "initial_delay": float(analysis["initial_delay"])} for template in gate["templates"]]
+        metrics = checked_metrics("%s metrics" % name, list(gate["metrics"]) + list(extra)) + \
+            self.template_metrics(gate["templates"], name, service)
         if not metrics:
             return
         result = self.release.gate(self.params["prometheus"] or None, metrics)
@@ -430,9 +438,8 @@ class StrategyRun(object):
         failed = self.cursor.get("failed_gate")
         if failed:
             self.record(gate=(failed["verdict"], "%s: %s" % (failed["name"], failed["message"])))
-            self.event("gate_failed", "%s %s: the %s gate ended %s: %s" % (
-                self.app, self.version, failed["name"], failed["verdict"], failed["message"]),
-                gate=failed["name"], verdict=failed["verdict"], message=failed["message"])
+            text = "%s %s: the %s gate ended %s" % (self.app, self.version, failed["name"], failed["message"])
+            self.event("gate_failed", text, gate=failed["name"], verdict=failed["verdict"], message=failed["message"])
 
     def abort_holding_lock(self, read_again):
         """action abort: takes the lock (read_again checks what a run that held it meanwhile left) and

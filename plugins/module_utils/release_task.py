@@ -27,7 +27,8 @@ GATE = dict(type="dict", default={}, options=dict(
 
 ARGUMENT_SPEC = dict(
     strategy=dict(type="str", choices=list(STRATEGIES), required=True),
-    action=dict(type="str", choices=["run", "promote", "abort"], default="run"),
+    action=dict(type="str", choices=["run", "promote", "abort", "rollback"], default="run"),
+    rollback_to=dict(type="int", default=0),
     app=dict(type="str", required=True),
     namespace=dict(type="str", required=True),
     version=dict(type="str"),
@@ -92,4 +93,8 @@ def run_release(module):
     """One call of the engine: the next part of the release the cursor names."""
     if module.params["action"] == "run" and not module.params["version"]:
         module.fail("version is required to run a release")
+    if module.params["action"] == "rollback" and module.params["strategy"] != "rolling":
+        # Their earlier version's objects are rendered by the role, so they go back by a run of it.
+        module.fail("action rollback is for strategy rolling: a %s application goes back by releasing its "
+                    "earlier version without gates (playbooks/rollback.yml)" % module.params["strategy"])
     return STRATEGIES[module.params["strategy"]](module).run()

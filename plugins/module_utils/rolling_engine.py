@@ -106,6 +106,8 @@ class Rolling(StrategyRun):
     # The calls of a run.
     def run(self):
         action = self.params["action"]
+        if action == "rollback":
+            return self.rollback()
         if action != "run" and self.cursor.get("next") is None:
             return self.act_on_record(action)
         if self.cursor.get("next") is None:
@@ -183,6 +185,30 @@ class Rolling(StrategyRun):
         self.event("promoted", "%s %s rolled out to %s." % (self.app, self.version, self.namespace))
         self.release.give_back_lock()
         return self.result(True, "promoted %s %s" % (self.app, self.version))
+
+    def rollback(self):
+        """action rollback: the Deployment undone to rollback_to (0: the revision before), without gates,
+        holding the lock, so that a rollback waits out a killed run's and is refused while a live run
+        updates. Whatever fails, nothing is undone in turn: the rollback is the way back."""
+        to_revision = self.params["rollback_to"]
+        target = "revision %d" % to_revision if to_revision else "the revision before"
+        running = serving(self.release.read("Deployment", self.app))
+        if not running:
+            raise ModuleFailure("%s has no Deployment to roll back" % self.app)
+        self.cursor.update(version=running["version"], promoted=True)
+        if self.module.check_mode:
+            plan = "would undo %s (%s, revision %s) to %s, without gates" % (
+                self.app, running["version"] or running["image"], running["revision"], target)
+            return self.result(True, plan, plan=[plan])
+        self.take_lock(lambda: None)
+
+        def undo():
+            undone = self.release.undo(self.app, self.params["rollout_timeout"], to_revision=to_revision)
+            self.changed = self.changed or undone["changed"]
+            self.release.give_back_lock()
+            return self.result(True, undone["message"], rolled_back_to=undone["rolled_back_to"])
+
+        return self.guarded(undo)
 
     # A later run's promote or abort of an update a run left unfinished (killed, say).
     def act_on_record(self, action):

@@ -79,6 +79,12 @@ options:
             requests not answering 5xx over the window; success when at least 0.95.
           - V(app_latency_p99), V(istio_latency_p99), V(nginx_latency_p99) - p99 latency in
             seconds from the latency histogram; success when at most 2.
+          - A window in which no request reached the service (and version) has no value to judge
+            (an empty result, or NaN); the measurement is then V(Error), reported as "no request
+            reached <namespace>/<service> version <version> in the last <window>", measured again
+            after O(metrics[].error_retry_interval) and not counted, so the gate waits for
+            traffic up to O(metrics[].consecutive_error_limit) errors in a row and then ends
+            V(Error). O(metrics[].on_empty) and O(metrics[].on_nan) change this.
           - V(app) reads C(http_requests_total) and C(http_request_duration_seconds) (labels
             C(namespace), C(service), C(version), C(status)); V(istio) reads
             C(istio_requests_total) and C(istio_request_duration_milliseconds) with
@@ -352,10 +358,13 @@ options:
         choices: [Successful, Failed, Inconclusive, Error]
         default: Error
       on_nan:
-        description: Phase of a measurement whose value is NaN (for example 0/0 when there was no traffic).
+        description:
+          - Phase of a measurement whose value is NaN (for example 0/0 when there was no traffic).
+          - Defaults to V(Failed), as in Argo Rollouts, and to V(Error) (retried like any provider
+            error) for a O(metrics[].template), whose NaN means that no request reached the
+            version in the window.
         type: str
         choices: [Successful, Failed, Inconclusive, Error]
-        default: Failed
   max_duration:
     description:
       - Seconds after which measuring stops. A metric still measuring is then V(Error) if its last

@@ -54,10 +54,17 @@ options:
         the recorded release past its pause (a canary with O(canary.full) promotes at once); V(abort)
         sends traffic back to what served before and records the release as aborted. A rolling update a run
         left unfinished is finished by V(promote) (its rollout waited for, its gate measured) or undone by
-        V(abort) to its recorded stable revision and recorded as rolled back.
+        V(abort) to its recorded stable revision and recorded as rolled back. V(rollback) (O(strategy=rolling)
+        only) undoes the Deployment, without gates, to O(rollback_to), holding the release lock so that it
+        never races a running update; the caller records where it went.
     type: str
-    choices: [run, promote, abort]
+    choices: [run, promote, abort, rollback]
     default: run
+  rollback_to:
+    description:
+      - The Deployment revision O(action=rollback) goes back to; V(0) is the revision before the current one.
+    type: int
+    default: 0
   app:
     description: The application's name, which names its Deployments, lock and record.
     type: str
@@ -377,6 +384,11 @@ gate:
   description: The result of the analysis that failed (verdict, message, metrics), as metric_gate returns it.
   returned: when an analysis failed
   type: dict
+rolled_back_to:
+  description: The Deployment revision O(action=rollback) undid the application to.
+  returned: when a rollback ran
+  type: int
+  sample: 3
 """
 
 from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.kube_module import KubeModule

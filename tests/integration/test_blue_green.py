@@ -1,5 +1,6 @@
 """Blue-green releases driven by the playbooks, on the real cluster with the real Prometheus."""
 
+import contextlib
 import json
 import subprocess
 import sys
@@ -166,12 +167,14 @@ def test_each_application_of_a_fleet_waits_out_its_own_scale_down_delay(api_clie
         assert apps.read_namespaced_deployment(f"{app}-{'green' if color == 'blue' else 'blue'}", namespace).spec.replicas == 0
 
 
-def test_a_second_release_while_one_runs_is_refused_by_the_lock(api_client, cluster, namespace):
-    release(cluster, namespace, "1.0.0")
-    variables = dict(FAST, pd_namespace=namespace, release_version="1.1.0")
-    first = subprocess.Popen(
+@contextlib.contextmanager
+def holding_the_lock(api_client, cluster, namespace, playbook, extra):
+    """A run of playbook with the extra variables, given once it holds the release lock; killed if it
+    is still running after."""
+    variables = dict(FAST, pd_namespace=namespace, **extra)
+    run = subprocess.Popen(
         [str(Path(sys.executable).parent / "ansible-playbook"), "-i", "inventories/local",
-         "playbooks/blue_green.yml", "-e", json.dumps(variables)],
+         f"playbooks/{playbook}", "-e", json.dumps(variables)],
         cwd=REPO, env=ansible_env(cluster), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         leases = client.CoordinationV1Api(api_client)
@@ -182,14 +185,20 @@ def test_a_second_release_while_one_runs_is_refused_by_the_lock(api_client, clus
             except ApiException:
                 return False
 
-        wait_for(lock_taken, 120, "the first release to take the lock")
+        wait_for(lock_taken, 120, f"the {playbook} run to take the lock")
+        yield run
+    finally:
+        if run.poll() is None:
+            run.kill()
+
+
+def test_a_second_release_while_one_runs_is_refused_by_the_lock(api_client, cluster, namespace):
+    release(cluster, namespace, "1.0.0")
+    with holding_the_lock(api_client, cluster, namespace, "blue_green.yml", {"release_version": "1.1.0"}) as first:
         second = release(cluster, namespace, "1.1.0", check=False)
         assert second.returncode != 0
         assert "held by" in second.stdout
         assert first.wait(timeout=600) == 0, first.stdout.read()
-    finally:
-        if first.poll() is None:
-            first.kill()
     assert serving(api_client, namespace) == ("green", "1.1.0", 3)
 
 
@@ -275,11 +284,25 @@ def test_rollback_to_a_named_blue_green_release_switches_to_it_without_gates(api
 @pytest.mark.timeout(1200)  # three releases
 def test_rollback_to_a_named_rolling_revision_undoes_the_deployment_to_it(api_client, cluster, namespace):
     apps = client.AppsV1Api(api_client)
-    for version in ("1.0.0", "1.1.0", "1.2.0"):
+    for version in ("1.0.0", "1.1.0"):
         variables = dict(NO_GATES, pd_namespace=namespace, release_version=version)
         run_playbook(cluster, "rolling.yml", "-i", "inventories/local", "-e", json.dumps(variables))
+    # The rollback goes through the engine and its lock: it never undoes an update under way.
+    gated = dict(NO_GATES, release_version="1.2.0", pd_gate_templates=["app_success_rate"])
+    with holding_the_lock(api_client, cluster, namespace, "rolling.yml", gated) as updating:
+        refused = play(cluster, "rollback.yml", namespace, check=False, rollback_to="1")
+        assert refused.returncode != 0 and "held by" in refused.stdout, refused.stdout
+        assert updating.wait(timeout=600) == 0, updating.stdout.read()
     assert apps.read_namespaced_deployment(APP, namespace).metadata.annotations[
         "deployment.kubernetes.io/revision"] == "3"
+
+    # Through the engine: under --check it says what it would undo and changes nothing.
+    checked = run_playbook(cluster, "rollback.yml", "--check", "-i", "inventories/local", "-e",
+                           json.dumps(dict(FAST, pd_namespace=namespace, rollback_to="1")))
+    assert f"{APP}: would undo {APP} (1.2.0, revision 3) to revision 1, without gates" in checked.stderr, checked.stderr
+    assert apps.read_namespaced_deployment(APP, namespace).metadata.annotations[
+        "deployment.kubernetes.io/revision"] == "3"
+    assert record(api_client, namespace)[0]["phase"] == "promoted"
 
     play(cluster, "rollback.yml", namespace, rollback_to="1")
     deployment = wait_for(lambda: rolled_out(apps, namespace, APP, 3), 120, "the undone rollout")

@@ -1,13 +1,19 @@
 """metric_gate end to end: simulated users' traffic split between a stable version and a canary,
 measured by the real Prometheus, judged by the built-in templates and the canary judge."""
 
+import threading
+from contextlib import closing
+
 import pytest
 from kubernetes import client
 
-from conftest import run_module, wait_for
+from conftest import prometheus_query, run_module, wait_for
+from in_process import run_in_process
 from objects import APP, VERSION, deployment, rolled_out, service
+from prometheus_proxy import PrometheusProxy
 
 BAD = {"simulator.terragonlabs.io/error-rate": "0.5"}
+REQUESTS_PER_SECOND = "simulator.terragonlabs.io/requests-per-second"
 # The first rates need two scrapes after traffic starts: until then a window holds no series
 # (empty) or one whose counter has not moved yet (0/0, NaN). Retry both meanwhile.
 WAIT_FOR_DATA = {"on_empty": "Error", "on_nan": "Error", "error_retry_interval": 1,
@@ -122,3 +128,44 @@ def test_the_judge_tells_samples_that_differ_from_samples_that_match(cluster):
     details = shifted["measurements"][0]["details"]
     assert details["score"] == 0.0 and details["metrics"][0]["classification"] == "High"
     assert details["metrics"][0]["shift"] == 20.0 and details["metrics"][0]["baseline_count"] == 61
+
+
+def test_a_template_gate_whose_window_no_request_reached_waits_for_the_first_ones_and_passes(
+        api_client, cluster, namespace):
+    """The preview's pod is up and its counters are exported, but no request reaches it (0 per
+    second): the success rate over the window is 0/0. That is no value to judge: the measurement is
+    an error, measured again at the interval and not counted, and once requests arrive the gate's
+    one measurement is taken and passes. A proxy in front of Prometheus tells when the gate has
+    measured; requests start only then."""
+    apps, core = client.AppsV1Api(api_client), client.CoreV1Api(api_client)
+    apps.create_namespaced_deployment(namespace, deployment("shop-green", "shop", "2.0", replicas=1))
+    preview = service("shop-preview", {APP: "shop", VERSION: "2.0"})
+    preview["metadata"]["annotations"] = {REQUESTS_PER_SECOND: "0"}
+    core.create_namespaced_service(namespace, preview)
+    wait_for(lambda: rolled_out(apps, namespace, "shop-green", 1), 60, "shop-green to roll out")
+    requests = f'sum(rate(http_requests_total{{namespace="{namespace}",service="shop-preview"}}[5s]))'
+    wait_for(lambda: [value for _labels, value in prometheus_query(cluster["prometheus_url"], requests)
+                      if value == 0], 60, "the preview's counters, not moving, in Prometheus")
+
+    def send_requests_once_measured():
+        wait_for(lambda: prometheus.queries >= 1, 60, "the gate's first measurement")
+        core.patch_namespaced_service("shop-preview", namespace,
+                                      {"metadata": {"annotations": {REQUESTS_PER_SECOND: "10"}}})
+
+    with closing(PrometheusProxy(cluster["prometheus_url"])) as prometheus:
+        sender = threading.Thread(target=send_requests_once_measured, daemon=True)
+        sender.start()
+        result = run_in_process("metric_gate", {"prometheus": {"url": prometheus.url}, "metrics": [{
+            "name": "success-rate", "template": "app_success_rate", "interval": 1, "count": 1,
+            "error_retry_interval": 1, "consecutive_error_limit": 30,
+            "template_args": {"namespace": namespace, "service": "shop-preview", "version": "2.0", "window": "5s"}}]})
+        sender.join()
+    assert result["verdict"] == "Successful", result
+    measurements = result["metrics"][0]["measurements"]
+    first, last = measurements[0], measurements[-1]
+    assert (first["phase"], first["value"]) == ("Error", "NaN")
+    assert first["message"] == f"no request reached {namespace}/shop-preview version 2.0 in the last 5s (on_nan: Error)"
+    assert {m["phase"] for m in measurements[:-1]} == {"Error"}
+    assert (last["phase"], last["value"]) == ("Successful", 1.0)
+    assert result["metrics"][0]["counts"] == {"successful": 1, "failed": 0, "inconclusive": 0,
+                                              "error": len(measurements) - 1}

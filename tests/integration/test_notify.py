@@ -217,6 +217,9 @@ def test_a_blue_green_release_reports_its_events_to_the_webhook(api_client, clus
                                                            ("aborted", "1.2.0")]
     gate_failed, aborted = later[1], later[2]
     assert (gate_failed["details"]["gate"], gate_failed["details"]["verdict"]) == ("pre-promotion", "Failed")
+    # The verdict once: the gate's message begins with it.
+    assert gate_failed["message"].startswith("modelcard-generator 1.2.0: the pre-promotion gate ended Failed: ")
+    assert "Failed: Failed" not in gate_failed["message"] + aborted["details"]["reason"]
     assert "the pre-promotion gate ended Failed" in aborted["details"]["reason"]
     assert aborted["details"]["traffic"] == "blue"
     for request in receiver.calls(WEBHOOK_PATH):

@@ -119,6 +119,70 @@ def test_defaults_match_argo_empty_is_error_and_nan_is_failed():
             metric.inconclusive_limit, metric.count) == (ERROR, FAILED, 4, 0, 0, 1)
 
 
+NO_REQUEST = "no request reached shop/web version 2.0 in the last 30s"
+
+
+@pytest.mark.parametrize("no_data, policy, answer, phase, message", [
+    # A user's query: Argo's defaults, and the result as it is.
+    (None, {}, [], ERROR, "no series returned (on_empty: Error)"),
+    (None, {}, [NAN], FAILED, "the value is NaN (on_nan: Failed)"),
+    # A built-in template: no request in the window is an error (retried), said plainly.
+    (NO_REQUEST, {}, [], ERROR, NO_REQUEST + " (on_empty: Error)"),
+    (NO_REQUEST, {}, [NAN], ERROR, NO_REQUEST + " (on_nan: Error)"),
+    # Policies the caller sets still decide.
+    (NO_REQUEST, {"on_nan": FAILED}, [NAN], FAILED, NO_REQUEST + " (on_nan: Failed)"),
+    (NO_REQUEST, {"on_empty": INCONCLUSIVE}, [], INCONCLUSIVE, NO_REQUEST + " (on_empty: Inconclusive)"),
+    (None, {"on_nan": ERROR}, [NAN], ERROR, "the value is NaN (on_nan: Error)"),
+])
+def test_a_result_without_a_value_is_named_by_what_it_means(no_data, policy, answer, phase, message):
+    result = run(Metric("m", Scripted(answer), success=at_least(0.95), consecutive_error_limit=0, no_data=no_data,
+                        **policy))
+    measurement = result["metrics"][0]["measurements"][0]
+    assert (measurement["phase"], measurement["message"]) == (phase, message)
+    assert "NaN" not in measurement["message"] or no_data is None
+
+
+@pytest.mark.parametrize("answers, verdict, measurements, sleeps, message", [
+    # The first windows hold no request yet: measured again at the interval, not counted.
+    ([[], [NAN], [0.99]], SUCCESSFUL, [ERROR, ERROR, SUCCESSFUL], [2, 2],
+     "all 1 measurements taken; the last measured 0.99 (success: min 0.95)"),
+    # Requests arrive and fail: the first real value decides.
+    ([[NAN], [0.5]], FAILED, [ERROR, FAILED], [2],
+     "1 failed measurements, more than failure_limit 0: measured 0.5 (success: min 0.95)"),
+    # No request ever: Error once the consecutive errors exceed the limit (fail-safe).
+    ([[NAN]], ERROR, [ERROR] * 5, [2] * 4,
+     "5 consecutive errors, more than consecutive_error_limit 4; last: " + NO_REQUEST + " (on_nan: Error)"),
+])
+def test_a_template_gate_waits_for_the_first_request_up_to_its_error_limit(answers, verdict, measurements, sleeps,
+                                                                           message):
+    provider = Scripted(*answers)
+    result, clock = run_timed(Metric("m", provider, success=at_least(0.95), interval=2, count=1, error_retry_interval=2,
+                                     no_data=NO_REQUEST))
+    metric = result["metrics"][0]
+    assert (result["verdict"], [m["phase"] for m in metric["measurements"]]) == (verdict, measurements)
+    assert clock.sleeps == sleeps and metric["message"] == message
+    assert metric["counts"]["error"] == measurements.count(ERROR)
+
+
+@pytest.mark.parametrize("template, args, no_data", [
+    ("app_success_rate", {"namespace": "shop", "service": "web", "version": "2.0", "window": "30s"},
+     "no request reached shop/web version 2.0 in the last 30s"),
+    ("istio_latency_p99", {"namespace": "shop", "service": "web-canary"},
+     "no request reached shop/web-canary in the last 1m"),
+    ("nginx_success_rate", {"namespace": "shop", "service": "web-canary", "window": "10s"},
+     "no request reached shop/web-canary in the last 10s"),
+])
+def test_a_template_names_the_service_version_and_window_no_request_reached(template, args, no_data):
+    metric = build_gate({"prometheus": PROMETHEUS, "metrics": [
+        {"name": "m", "template": template, "template_args": args}]}).metrics[0]
+    assert (metric.no_data, metric.on_empty, metric.on_nan) == (no_data, ERROR, ERROR)
+    told = build_gate({"prometheus": PROMETHEUS, "metrics": [
+        {"name": "m", "template": template, "template_args": args, "on_nan": FAILED}]}).metrics[0]
+    assert told.on_nan == FAILED
+    own = build_gate({"prometheus": PROMETHEUS, "metrics": [{"name": "m", "query": "up"}]}).metrics[0]
+    assert (own.no_data, own.on_nan) == (None, FAILED)
+
+
 def test_count_interval_and_initial_delay_schedule():
     provider = Scripted([1.0])
     result, clock = run_timed(Metric("m", provider, success=at_least(1), interval=5, count=3, initial_delay=2))
@@ -272,8 +336,8 @@ def test_templates_render_with_escaped_labels_and_seed_thresholds():
         {"name": "p99", "template": "app_latency_p99", "template_args": {"namespace": "shop", "service": "web"}}]})
     rate, latency = gate.metrics
     assert rate.provider.query == (
-        'sum(rate(istio_requests_total{reporter="destination",destination_service_namespace="shop",'
-        'destination_service_name="web\\"x",destination_version="2.0",response_code!~"5.."}[30s])) / '
+        '1 - (sum(rate(istio_requests_total{reporter="destination",destination_service_namespace="shop",'
+        'destination_service_name="web\\"x",destination_version="2.0",response_code=~"5.."}[30s])) or vector(0)) / '
         'sum(rate(istio_requests_total{reporter="destination",destination_service_namespace="shop",'
         'destination_service_name="web\\"x",destination_version="2.0"}[30s]))')
     assert rate.success.minimum == 0.95 and latency.success.maximum == 2.0

@@ -1,5 +1,7 @@
 """The release engine's decisions that need no cluster, table by table."""
 
+from types import SimpleNamespace
+
 import pytest
 
 from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.blue_green_engine import (
@@ -8,10 +10,12 @@ from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.
 from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.canary_engine import measurement_delay
 from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.kube_module import ModuleFailure
 from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.release_engine import (
+    StrategyRun,
     checked_metrics,
     plural,
 )
 from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.release_lock import process_ancestors
+from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.release_task import run_release
 from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.rolling_engine import (
     recorded_update_refusal,
     rolling_update,
@@ -57,9 +61,45 @@ def test_a_blue_green_release_is_refused_while_another_versions_is_paused_or_unf
 
 def test_metrics_get_metric_gates_defaults_and_a_bad_one_is_named():
     metrics = checked_metrics("canary_steps[1].analysis.metrics", [{"name": "errors", "query": "vector(0)"}])
-    assert metrics[0]["consecutive_error_limit"] == 4 and metrics[0]["on_nan"] == "Failed"
+    # on_nan is left to the evaluator: Failed for a query, Error for a built-in template.
+    assert metrics[0]["consecutive_error_limit"] == 4 and metrics[0]["on_nan"] is None
     with pytest.raises(ModuleFailure, match=r"canary_steps\[1\].analysis.metrics: .*count"):
         checked_metrics("canary_steps[1].analysis.metrics", [{"name": "errors", "count": "many"}])
+
+
+class Refused(Exception):
+    pass
+
+
+def refuse(msg):
+    raise Refused(msg)
+
+
+@pytest.mark.parametrize("strategy", ["canary", "blue_green"])
+def test_the_rollback_action_is_refused_for_a_strategy_that_goes_back_by_a_run(strategy):
+    module = SimpleNamespace(params={"action": "rollback", "strategy": strategy, "version": None}, fail=refuse)
+    with pytest.raises(Refused, match="action rollback is for strategy rolling: a %s application goes back by "
+                                      r"releasing its earlier version without gates \(playbooks/rollback.yml\)" % strategy):
+        run_release(module)
+
+
+ANALYSIS = {"window": "10s", "interval": 2, "count": 3, "initial_delay": 8}
+
+
+@pytest.mark.parametrize("name, interval, expected", [
+    # A gate's templates: measured, and measured again while no request arrives, at the analysis's interval.
+    ("pre-promotion", None, {"interval": 2.0, "error_retry_interval": 2.0, "count": 3, "initial_delay": 8.0}),
+    # The canary's background analysis: at its own interval.
+    ("background", 5, {"interval": 5.0, "error_retry_interval": 5.0, "count": 3, "initial_delay": 8.0}),
+])
+def test_a_gates_templates_measure_the_new_version_and_wait_for_its_requests_at_the_interval(name, interval, expected):
+    run = SimpleNamespace(params={"analysis": ANALYSIS}, namespace="shop", version="1.1.0")
+    metrics = StrategyRun.template_metrics(run, ["app_success_rate", "app_latency_p99"], name, "web-preview", interval)
+    assert [metric["name"] for metric in metrics] == ["app_success_rate-" + name, "app_latency_p99-" + name]
+    for metric in metrics:
+        assert metric["template_args"] == {"namespace": "shop", "service": "web-preview", "version": "1.1.0",
+                                           "window": "10s"}
+        assert dict((key, metric[key]) for key in expected) == expected
 
 
 @pytest.mark.parametrize("max_surge, max_unavailable, sizes", [

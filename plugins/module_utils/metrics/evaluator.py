@@ -7,7 +7,10 @@ Semantics follow Argo Rollouts' analysis (interval, count, initial delay, failur
 inconclusive / consecutive-error limits with Argo's defaults, errors retried and not counted,
 dry-run metrics, the worst verdict wins) and close its implicit cases with explicit policies:
 empty results (on_empty), NaN (on_nan), several series (first/each/any/min/max/avg/sum), and a
-metric without conditions is Inconclusive. Pure: time comes from injected clock and sleep.
+metric without conditions is Inconclusive. A metric that knows what an empty or NaN result means
+(a built-in template: no request in its window) says so, and by default waits for a value: both
+are errors, retried and not counted, up to consecutive_error_limit. Pure: time comes from
+injected clock and sleep.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -140,9 +143,14 @@ class Metric(object):
                  initial_delay=0, failure_limit=0, inconclusive_limit=0,
                  consecutive_error_limit=DEFAULT_CONSECUTIVE_ERROR_LIMIT,
                  consecutive_success_limit=None, error_retry_interval=DEFAULT_ERROR_RETRY_INTERVAL,
-                 dry_run=False, series="first", on_empty=ERROR, on_nan=FAILED, path="metric",
-                 until_deadline=False):
+                 dry_run=False, series="first", on_empty=ERROR, on_nan=None, path="metric",
+                 until_deadline=False, no_data=None):
         self.name, self.provider, self.path = name, provider, path
+        # What an empty or NaN result means, when the metric knows (a built-in template's "no request
+        # reached ..."): the window holds nothing to judge yet, so by default it is measured again.
+        self.no_data = no_data
+        if on_nan is None:
+            on_nan = ERROR if no_data else FAILED
         self.success, self.failure = success, failure
         if series not in SERIES_POLICIES:
             raise GateConfigError("%s.series must be one of %s, got %s" % (path, ", ".join(SERIES_POLICIES), series))
@@ -176,7 +184,7 @@ class Metric(object):
     def judge(self, samples):
         """(phase, decisive sample or None, message) for one measurement's samples."""
         if not samples:
-            return self.on_empty, None, "no series returned (on_empty: %s)" % self.on_empty
+            return self.on_empty, None, "%s (on_empty: %s)" % (self.no_data or "no series returned", self.on_empty)
         if self.series in ("min", "max", "avg", "sum"):
             numbers = [s for s in samples if not math.isnan(s.value)]
             if not numbers:
@@ -196,7 +204,7 @@ class Metric(object):
 
     def _judge_one(self, sample):
         if math.isnan(sample.value):
-            return self.on_nan, sample, "the value is NaN (on_nan: %s)" % self.on_nan
+            return self.on_nan, sample, "%s (on_nan: %s)" % (self.no_data or "the value is NaN", self.on_nan)
         try:
             phase = assess(sample, self.success, self.failure)
         except ConditionError as error:

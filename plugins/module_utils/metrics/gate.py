@@ -105,10 +105,11 @@ def condition(path, spec):
 def metric(index, spec, params, cache):
     path = "metrics[%d]" % index
     spec = dict(spec)
+    no_data = None
     if spec.get("template"):
         if spec.get("query"):
             raise GateConfigError("%s: give either template or query, not both" % path)
-        spec["query"], success = templates.render(path, spec["template"], spec.get("template_args"))
+        spec["query"], success, no_data = templates.render(path, spec["template"], spec.get("template_args"))
         if not spec.get("success") and not spec.get("failure"):
             spec["success"] = success
     elif spec.get("template_args"):
@@ -121,7 +122,7 @@ def metric(index, spec, params, cache):
     schedule = dict((key, spec[key]) for key in SCHEDULE_OPTIONS if spec.get(key) is not None)
     return Metric(spec["name"], source, condition("%s.success" % path, success),
                   condition("%s.failure" % path, failure), path=path,
-                  until_deadline=params.get("max_duration") is not None, **schedule)
+                  until_deadline=params.get("max_duration") is not None, no_data=no_data, **schedule)
 
 
 def build_gate(params, **timing):

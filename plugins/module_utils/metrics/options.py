@@ -80,7 +80,8 @@ METRICS_OPTION = dict(type="list", elements="dict", required=True, options=dict(
     dry_run=dict(type="bool", default=False),
     series=dict(type="str", choices=list(SERIES_POLICIES), default="first"),
     on_empty=dict(type="str", choices=list(PHASES), default="Error"),
-    on_nan=dict(type="str", choices=list(PHASES), default="Failed"),
+    # Failed, or Error for a built-in template (Metric decides): NaN there means no request yet.
+    on_nan=dict(type="str", choices=list(PHASES)),
 ))
 
 PROMETHEUS_OPTION = dict(type="dict", options=dict(

@@ -7,6 +7,10 @@ Request success rate and p99 latency for Istio (istio_requests_total, reporter="
 ingress-nginx (nginx_ingress_controller_requests) and a plain application exporting
 http_requests_total and the http_request_duration_seconds histogram. Thresholds are those of the
 release strategy: more than 5% of requests answering 5xx fails, a p99 above 2 s fails.
+
+Each query has a value exactly when requests reached the version in the window: no series is
+empty, series that did not move are NaN (0/0), and a version answering only 5xx measures 0, not
+empty.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -49,7 +53,8 @@ def _quote(value):
 
 
 def render(path, name, args):
-    """(query, success condition dict) of a built-in template with its arguments."""
+    """(query, success condition dict, what an empty or NaN result means) of a built-in template
+    with its arguments."""
     if name not in TEMPLATES:
         raise GateConfigError("%s.template must be one of %s, got %s" % (path, ", ".join(TEMPLATES), name))
     source, kind = name.split("_", 1)
@@ -71,11 +76,15 @@ def render(path, name, args):
             raise GateConfigError("%s.template_args.version cannot be used with %s: ingress-nginx exports no "
                                   "version label; name the version's Service instead" % (path, name))
         matchers += ",%s=%s" % (spec["version"], _quote(args["version"]))
+    no_data = "no request reached %s/%s%s in the last %s" % (
+        args["namespace"], args["service"], " version %s" % args["version"] if args.get("version") else "", window)
     if kind == "success_rate":
-        query = 'sum(rate(%s{%s,%s!~"5.."}[%s])) / sum(rate(%s{%s}[%s]))' % (
+        # The 5xx share is counted (0 when there is no 5xx series): counting the other answers would
+        # leave a version that answers only 5xx with no series, as if no request had reached it.
+        query = '1 - (sum(rate(%s{%s,%s=~"5.."}[%s])) or vector(0)) / sum(rate(%s{%s}[%s]))' % (
             spec["requests"], matchers, spec["status"], window, spec["requests"], matchers, window)
-        return query, {"min": SUCCESS_RATE_MIN}
+        return query, {"min": SUCCESS_RATE_MIN}, no_data
     query = "histogram_quantile(0.99, sum by (le) (rate(%s{%s}[%s])))" % (spec["buckets"], matchers, window)
     if spec["seconds_per_unit"] != 1:
         query += " / %d" % spec["seconds_per_unit"]
-    return query, {"max": LATENCY_P99_MAX_SECONDS}
+    return query, {"max": LATENCY_P99_MAX_SECONDS}, no_data
