@@ -303,6 +303,11 @@ def test_rollback_to_a_named_rolling_revision_undoes_the_deployment_to_it(api_cl
     assert apps.read_namespaced_deployment(APP, namespace).metadata.annotations[
         "deployment.kubernetes.io/revision"] == "3"
     assert record(api_client, namespace)[0]["phase"] == "promoted"
+    # A rolling application goes back to a revision: a version is refused, not taken as the one before.
+    refused = play(cluster, "rollback.yml", namespace, check=False, rollback_to="1.0.0")
+    assert refused.returncode != 0 and "rollback_to" in refused.stdout, refused.stdout
+    assert apps.read_namespaced_deployment(APP, namespace).metadata.annotations[
+        "deployment.kubernetes.io/revision"] == "3"
 
     play(cluster, "rollback.yml", namespace, rollback_to="1")
     deployment = wait_for(lambda: rolled_out(apps, namespace, APP, 3), 120, "the undone rollout")
