@@ -87,7 +87,7 @@ class Canary(StrategyRun):
              "error_retry_interval": float(self.background_interval)} for template in self.background_templates]
 
     def objects(self, track, replicas):
-        objects = [dict(body) for body in self.params["objects"][track]]
+        objects = self.track_objects(track)
         for body in objects:
             if body["kind"] == "Deployment":
                 body["spec"] = dict(body["spec"], replicas=replicas)
