@@ -14,6 +14,11 @@ __metaclass__ = type
 
 from ansible.utils.display import Display
 
+from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.release_task import (
+    ARGUMENT_SPEC,
+    REQUIRED_IF,
+    run_release,
+)
 from ansible_collections.terragonlabs.progressive_delivery.plugins.plugin_utils.controller_module import (
     ControllerModuleAction,
 )
@@ -45,12 +50,6 @@ class ActionModule(ControllerModuleAction):
     MODULE = "terragonlabs.progressive_delivery.release"
 
     def work(self):
-        from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.release_task import (
-            ARGUMENT_SPEC,
-            REQUIRED_IF,
-            run_release,
-        )
-
         return ARGUMENT_SPEC, dict(required_if=REQUIRED_IF), run_release
 
     def run(self, tmp=None, task_vars=None):

@@ -9,6 +9,10 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.release_record import (
+    RELEASE_INFO_SPEC,
+    run_release_info,
+)
 from ansible_collections.terragonlabs.progressive_delivery.plugins.plugin_utils.controller_module import (
     ControllerModuleAction,
 )
@@ -19,11 +23,6 @@ class ActionModule(ControllerModuleAction):
     MODULE = "terragonlabs.progressive_delivery.release_info"
 
     def work(self):
-        from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.release_record import (
-            RELEASE_INFO_SPEC,
-            run_release_info,
-        )
-
         return RELEASE_INFO_SPEC, {}, run_release_info
 
     def run(self, tmp=None, task_vars=None):
