@@ -12,13 +12,17 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import os
-
-from ansible.module_utils.common.parameters import remove_values
-from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 
-MODULE = "terragonlabs.progressive_delivery.release"
+from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.release_task import (
+    ARGUMENT_SPEC,
+    REQUIRED_IF,
+    run_release,
+)
+from ansible_collections.terragonlabs.progressive_delivery.plugins.plugin_utils.controller_module import (
+    ControllerModuleAction,
+)
+
 display = Display()
 
 
@@ -41,20 +45,20 @@ def merged(calls):
     return result
 
 
-class ActionModule(ActionBase):
+class ActionModule(ControllerModuleAction):
 
-    TRANSFERS_FILES = False
-    _supports_check_mode = True
+    MODULE = "terragonlabs.progressive_delivery.release"
+
+    def work(self):
+        return ARGUMENT_SPEC, dict(required_if=REQUIRED_IF), run_release
 
     def run(self, tmp=None, task_vars=None):
         super(ActionModule, self).run(tmp, task_vars)
         args = dict(self._task.args)
-        on_controller = self._connection.transport == "local" and not self._play_context.become
-        call = self._call_in_process if on_controller else self._call_module
         host = (task_vars or {}).get("inventory_hostname", "")
         calls = []
         while True:
-            result = call(args, task_vars)
+            result = self.call(args, task_vars)
             calls.append(result)
             if result.get("progress"):
                 # On stderr, as ansible's warnings are: a stdout callback's output (the json one) stays
@@ -63,40 +67,3 @@ class ActionModule(ActionBase):
             if result.get("failed") or result.get("ended", True):
                 return merged(calls)
             args["cursor"] = result["cursor"]
-
-    def _call_module(self, args, task_vars):
-        return self._execute_module(module_name=MODULE, module_args=dict(args), task_vars=task_vars)
-
-    def _call_in_process(self, args, task_vars):
-        # Imported here: a remote run never needs the engine in the controller's Python.
-        from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.kube_module import (
-            KubeModule,
-            ModuleFailure,
-        )
-        from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.kube_config import (
-            remove_private_files,
-        )
-        from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.release_task import (
-            ARGUMENT_SPEC,
-            REQUIRED_IF,
-            run_release,
-        )
-
-        environment = {}
-        self._compute_environment_string(environment)
-        saved = dict(os.environ)
-        # The task's environment (K8S_AUTH_* for one) reaches the engine as it would reach a module.
-        os.environ.update(environment)
-        try:
-            module = KubeModule(ARGUMENT_SPEC, required_if=REQUIRED_IF, controller=dict(
-                params=args, check_mode=bool(self._task.check_mode), diff=bool(self._task.diff)))
-            result = module.outcome(run_release)
-        except ModuleFailure as failure:  # arguments refused
-            return dict(failure.result, failed=True, msg=failure.msg)
-        finally:
-            remove_private_files()
-            os.environ.clear()
-            os.environ.update(saved)
-        if module.ansible.warnings:
-            result["warnings"] = module.ansible.warnings
-        return remove_values(result, module.ansible.no_log_values)

@@ -64,7 +64,7 @@ class BlueGreen(StrategyRun):
         """The new color's Deployment (at the preview size, or full for a first release) and its
         preview Service; the active Service only for a first release, which has none yet."""
         objects = []
-        for body in self.params["objects"][self.new]:
+        for body in self.track_objects(self.new):
             if body["kind"] == "Service" and body["metadata"]["name"] == self.blue_green["active_service"] \
                     and self.active:
                 continue

@@ -82,7 +82,7 @@ class Canary(StrategyRun):
             self.background_templates, "background", self.gate_service, self.background_interval)
 
     def objects(self, track, replicas):
-        objects = [dict(body) for body in self.params["objects"][track]]
+        objects = self.track_objects(track)
         for body in objects:
             if body["kind"] == "Deployment":
                 body["spec"] = dict(body["spec"], replicas=replicas)

@@ -20,6 +20,7 @@ from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.
     ModuleFailure,
     client_failure,
 )
+from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.manifests import workload_objects
 from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.metrics.gate import build_gate
 from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.metrics.options import METRICS_OPTION
 from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.metrics.providers.base import (
@@ -53,6 +54,8 @@ LOST_LOCK = "lost the release lock"
 STOPS_WITHOUT_ACTING = (LOST_LOCK, ORPHANED)
 # EndpointSlices list newly ready pods a moment after the Deployment reports them.
 ENDPOINTS_ATTEMPTS, ENDPOINTS_DELAY = 10, 2.0
+# Kubernetes' own progressDeadlineSeconds, for a Deployment given none.
+DEFAULT_PROGRESS_DEADLINE = 600
 POLL_INTERVAL = 1.0
 API_VERSIONS = {"Service": "v1", "Deployment": "apps/v1", "PodDisruptionBudget": "policy/v1",
                 "HorizontalPodAutoscaler": "autoscaling/v2", "Ingress": "networking.k8s.io/v1",
@@ -390,6 +393,22 @@ class StrategyRun(object):
                 changes["details"] = dict(changes.get("details") or {}, freeze_window=freeze["window"],
                                           freeze_override=freeze["override"])
         return self.release.record(**changes)
+
+    def track_objects(self, name):
+        """The new version's objects of the track or color `name`, built as data: its Services, its
+        Deployment and, with more than one replica, its PodDisruptionBudget."""
+        track = next((track for track in self.params["tracks"] if track["name"] == name), None)
+        workload = self.params["workload"]
+        if track is None or workload is None:
+            raise ModuleFailure("tracks and workload must describe the %s Deployment to deploy it" % name)
+        progress_deadline = self.params["progress_deadline"]
+        return workload_objects(
+            name=self.app, deployment_name=track["deployment"] or "%s-%s" % (self.app, name),
+            version=self.params["version"], image=self.params["image"], replicas=self.params["replicas"],
+            port=workload["port"], health_path=workload["health_path"], resources=workload["resources"],
+            progress_deadline_seconds=DEFAULT_PROGRESS_DEADLINE if progress_deadline is None else progress_deadline,
+            pod_labels=track["pod_labels"], pod_annotations=workload["pod_annotations"], services=track["services"],
+            config=workload["config"])
 
     def result(self, ended, progress, **extra):
         return dict(extra, changed=self.changed or bool(self.release.events), ended=ended, cursor=self.cursor,

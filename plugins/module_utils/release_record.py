@@ -18,6 +18,7 @@ from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.
     update_with_conflict_retry,
 )
 from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.naming import (
+    APPLICATION_OPTIONS,
     VERSION_LABEL,
     app_labels,
     check_app_name,
@@ -185,6 +186,9 @@ def read_traffic(module, service, namespace):
                     "version": deployment["metadata"].get("labels", {}).get(VERSION_LABEL, ""),
                     "replicas": deployment["spec"].get("replicas", 1)} for deployment in selected]
     return {"service": service, "selector": selector, "deployments": sorted(deployments, key=lambda d: d["name"])}
+
+
+RELEASE_INFO_SPEC = dict(APPLICATION_OPTIONS, service=dict(type="str"))
 
 
 def run_release_info(module):

@@ -34,7 +34,19 @@ ARGUMENT_SPEC = dict(
     version=dict(type="str"),
     image=dict(type="str"),
     replicas=dict(type="int", default=3),
-    objects=dict(type="dict", default={}),
+    tracks=dict(type="list", elements="dict", default=[], options=dict(
+        name=dict(type="str", required=True),
+        deployment=dict(type="str"),
+        pod_labels=dict(type="dict", default={}),
+        services=dict(type="list", elements="dict", default=[]),
+    )),
+    workload=dict(type="dict", options=dict(
+        port=dict(type="int", required=True),
+        health_path=dict(type="str", required=True),
+        resources=dict(type="dict", required=True),
+        pod_annotations=dict(type="dict", default={}),
+        config=dict(type="list", elements="dict", default=[]),
+    )),
     canary=dict(type="dict", options=dict(
         router=dict(type="str", choices=["istio", "gateway_api", "nginx", "openshift_route", "replicas"],
                     default="replicas"),

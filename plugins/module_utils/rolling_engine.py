@@ -86,7 +86,7 @@ class Rolling(StrategyRun):
     def objects(self):
         """The application's objects, its Deployment at full size with the RollingUpdate's sizes."""
         objects = []
-        for body in self.params["objects"]["rolling"]:
+        for body in self.track_objects("rolling"):
             if body["kind"] == "Deployment":
                 body = dict(body, spec=dict(body["spec"], replicas=self.params["replicas"],
                                             strategy=self.update_strategy))

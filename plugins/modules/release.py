@@ -77,20 +77,71 @@ options:
     description: The version to release; required by O(action=run). Promote and abort act on the recorded one.
     type: str
   image:
-    description: The new version's image, for the record.
+    description: The new version's image, run by its Deployments and recorded with the release.
     type: str
   replicas:
     description: Replicas of the version that serves.
     type: int
     default: 3
-  objects:
+  tracks:
     description:
-      - The new version's objects as data, for each track (C(canary), C(stable)) or color (C(blue),
-        C(green)), or under C(rolling) the application's own - its Deployment and Services. They are
-        applied server-side; each Deployment's C(spec.replicas) is set by the engine (and a rolling
-        update's C(spec.strategy)).
+      - The Deployments the strategy runs - each track (C(canary), C(stable)) or color (C(blue), C(green)),
+        or under C(rolling) the application's own. The engine builds each one's objects as data when it
+        applies them (server-side) - its Services, its Deployment and, with more than one replica, its
+        PodDisruptionBudget, as the P(terragonlabs.progressive_delivery.workload#role) role builds an
+        application's - and sets each Deployment's C(spec.replicas) (and a rolling update's C(spec.strategy)).
+      - Needed by the actions that deploy; none for an abort.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      name:
+        description: The track's or color's name.
+        type: str
+        required: true
+      deployment:
+        description: The Deployment's name; O(app) and O(tracks[].name), joined by C(-), when not set.
+        type: str
+      pod_labels:
+        description: Labels added to the pods and to the Deployment's selector (the track or color).
+        type: dict
+        default: {}
+      services:
+        description:
+          - Services applied with the Deployment, each C(name), optional C(selector) (labels added to the
+            application's label) and C(annotations).
+        type: list
+        elements: dict
+        default: []
+  workload:
+    description: How the new version's pods run, for every track; needed with O(tracks).
     type: dict
-    default: {}
+    suboptions:
+      port:
+        description: The port the container listens on; the Services expose it as port 80 named C(http).
+        type: int
+        required: true
+      health_path:
+        description: The HTTP path of the readiness and liveness probes.
+        type: str
+        required: true
+      resources:
+        description: The container's resource requests and limits.
+        type: dict
+        required: true
+      pod_annotations:
+        description: Annotations on the pod template.
+        type: dict
+        default: {}
+      config:
+        description:
+          - ConfigMaps and Secrets the pods read, each C(config_map) or C(secret) with an optional
+            C(mount_path), as the workload role's C(workload_config) - the copies
+            M(terragonlabs.progressive_delivery.release_config) returns as
+            RV(terragonlabs.progressive_delivery.release_config#module:references).
+        type: list
+        elements: dict
+        default: []
   canary:
     description: The canary strategy's settings.
     type: dict
@@ -234,7 +285,9 @@ options:
     type: int
     default: 300
   progress_deadline:
-    description: Seconds a wait for pods may go without progress before the release is aborted.
+    description:
+      - Seconds a wait for pods may go without progress before the release is aborted, and the new
+        Deployments' C(progressDeadlineSeconds) (Kubernetes' 600 when not set).
     type: int
   lock:
     description: The release lock this run takes (see M(terragonlabs.progressive_delivery.release_lock)).

@@ -16,6 +16,9 @@ description:
     M(terragonlabs.progressive_delivery.release_record) keeps them in the ConfigMap
     C(<app>-release). A run that promotes, aborts, resumes or reports a release starts here.
   - An application without a record is not an error - RV(exists) is false.
+  - Where the task runs on the controller (a C(local) connection without C(become), as the playbooks'
+    tasks do), it reads inside ansible's worker process, with no module to package and no interpreter
+    to start; on any other connection it is this module, run on the target host, with the same result.
 author:
   - Terragon Labs (@terragonlabs)
 options:
@@ -118,15 +121,14 @@ traffic:
 """
 
 from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.kube_module import KubeModule
-from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.naming import APPLICATION_OPTIONS
-from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.release_record import run_release_info
+from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.release_record import (
+    RELEASE_INFO_SPEC,
+    run_release_info,
+)
 
 
 def main():
-    KubeModule(argument_spec=dict(
-        APPLICATION_OPTIONS,
-        service=dict(type="str"),
-    )).run(run_release_info)
+    KubeModule(argument_spec=RELEASE_INFO_SPEC).run(run_release_info)
 
 
 if __name__ == "__main__":

@@ -1,36 +1,36 @@
 """Pod Security: a namespace enforcing the "restricted" profile (as provision.yml creates) rejects a
-non-compliant pod and admits the pods of the Deployment our workload role renders."""
+non-compliant pod and admits the pods of the Deployment our workload role builds."""
 
+import inspect
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 import yaml
+from ansible.parsing.dataloader import DataLoader
+from ansible.template import Templar
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
-from conftest import JSON_OUTPUT, REPO, ansible_env
+from conftest import REPO
+
+from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.manifests import workload_objects
 
 
-def rendered_workload_deployment(cluster):
-    """The Deployment roles/workload renders with its defaults, through ansible's own templating."""
+def workload_deployment():
+    """The Deployment the workload role builds with its defaults (its variables, templated by ansible)."""
     variables = dict(yaml.safe_load((REPO / "roles/workload/defaults/main.yml").read_text()),
                      workload_name="modelcard-generator")
-    command = [str(Path(sys.executable).parent / "ansible"), "localhost", "-m", "ansible.builtin.debug", "-a",
-               "msg={{ lookup('ansible.builtin.template', 'roles/workload/templates/deployment.yml.j2') | from_yaml }}",
-               "-e", json.dumps(variables)]
-    env = dict(ansible_env(cluster), **JSON_OUTPUT)
-    completed = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=300, check=True)
-    return json.loads(completed.stdout)["plays"][0]["tasks"][0]["hosts"]["localhost"]["msg"]
+    templar = Templar(loader=DataLoader(), variables=variables)
+    settings = {name: templar.template(variables["workload_" + name])
+                for name in inspect.signature(workload_objects).parameters}
+    return next(body for body in workload_objects(**settings) if body["kind"] == "Deployment")
 
 
 def pod(name, spec):
     return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name}, "spec": spec}
 
 
-def test_restricted_rejects_a_non_compliant_pod_and_admits_ours(api_client, cluster, namespace):
+def test_restricted_rejects_a_non_compliant_pod_and_admits_ours(api_client, namespace):
     core = client.CoreV1Api(api_client)
     # Root, privilege escalation allowed, capabilities kept, no seccomp profile: a baseline-only pod.
     as_root = pod("root-shell", {"containers": [{"name": "shell", "image": "busybox",
@@ -40,6 +40,6 @@ def test_restricted_rejects_a_non_compliant_pod_and_admits_ours(api_client, clus
     assert refused.value.status == 403, refused.value.body
     assert 'violates PodSecurity "restricted:latest"' in json.loads(refused.value.body)["message"]
 
-    template = rendered_workload_deployment(cluster)["spec"]["template"]
+    template = workload_deployment()["spec"]["template"]
     admitted = core.create_namespaced_pod(namespace, pod("ours", template["spec"]), dry_run="All")
     assert admitted.spec.security_context.run_as_non_root is True

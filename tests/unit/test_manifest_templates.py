@@ -15,20 +15,8 @@ from ansible.template import Templar
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 EXPECTED = pathlib.Path(__file__).with_name("manifest_templates.yml")
 
-# Templates that are rendered only through manifests.yml.j2's includes.
-INCLUDED = {"roles/workload/templates/service.yml.j2", "roles/workload/templates/deployment.yml.j2",
-            "roles/workload/templates/extras.yml.j2"}
-
 RESOURCES = {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"cpu": "500m", "memory": "512Mi"}}
 
-WORKLOAD = {
-    "workload_name": "web", "workload_deployment_name": "web", "workload_version": "1.0.0",
-    "workload_image": "ghcr.io/terragonlabs/web:1.0.0", "workload_replicas": 1, "workload_port": 8080,
-    "workload_health_path": "/health", "workload_resources": RESOURCES, "workload_pod_labels": {},
-    "workload_pod_annotations": {}, "workload_max_surge": "25%", "workload_max_unavailable": "25%",
-    "workload_progress_deadline_seconds": 600, "workload_services": [{"name": "web"}], "workload_ingress": {},
-    "workload_pdb_max_unavailable": 1, "workload_hpa": {}, "workload_config": [],
-}
 ENVIRONMENT = {
     "environment_name": "production", "environment_namespace": "shop-prod", "environment_app_name": "shop",
     "environment_app_port": 8080, "environment_pod_security_level": "restricted",
@@ -45,35 +33,9 @@ CANARY = {
 ENVIRONMENT_TEMPLATES = [f"roles/environment/templates/{name}.yml.j2" for name in
                          ("namespace", "limits", "network-policies", "deployer", "dashboard", "alerts")]
 ROUTE = "roles/canary/templates/route.yml.j2"
-MANIFESTS = "roles/workload/templates/manifests.yml.j2"
 
 # Each scenario: the variables, and the renderings (template, variables of its own) it is made of.
 SCENARIOS = {
-    "workload defaults": (WORKLOAD, [(MANIFESTS, {})]),
-    "workload blue color with everything": (WORKLOAD | {
-        "workload_name": "shop", "workload_deployment_name": "shop-blue", "workload_version": "2.3.1",
-        "workload_image": "registry.example.com/shop/api:2.3.1", "workload_replicas": 3, "workload_port": 9090,
-        "workload_health_path": "/healthz", "workload_pod_labels": {"terragonlabs.io/color": "blue"},
-        "workload_pod_annotations": {"prometheus.io/scrape": "true"}, "workload_max_surge": 1,
-        "workload_max_unavailable": 0, "workload_progress_deadline_seconds": 300,
-        "workload_services": [
-            {"name": "shop", "selector": {"terragonlabs.io/color": "blue"}, "annotations": {"owner": "team-shop"}},
-            {"name": "shop-preview", "selector": {"terragonlabs.io/color": "green"}}],
-        "workload_ingress": {"name": "shop-public", "host": "shop.example.com", "path": "/api", "class_name": "nginx",
-                             "tls_secret": "shop-tls", "service": "shop",
-                             "annotations": {"nginx.ingress.kubernetes.io/proxy-body-size": "8m"}},
-        "workload_pdb_max_unavailable": "50%",
-        "workload_hpa": {"min_replicas": 3, "max_replicas": 10, "cpu_utilization": 80},
-        "workload_config": [{"config_map": "shop-settings-5f1c2a9e0b"},
-                            {"secret": "shop-credentials-0a1b2c3d4e", "mount_path": "/etc/shop"},
-                            {"config_map": "shop-features-9e8d7c6b5a", "mount_path": "/etc/shop-features"}],
-    }, [(MANIFESTS, {})]),
-    # As `-e name=value` passes them: numbers as strings, which must still reach integer fields as integers.
-    "workload numbers as strings": (WORKLOAD | {
-        "workload_replicas": "2", "workload_port": "8080", "workload_progress_deadline_seconds": "600",
-        "workload_services": [], "workload_ingress": {"host": "web.example.com"},
-        "workload_hpa": {"min_replicas": "2", "max_replicas": "4"},
-    }, [(MANIFESTS, {})]),
     "environment with a quota": (ENVIRONMENT, [(path, {}) for path in ENVIRONMENT_TEMPLATES]),
     "environment without a quota": (ENVIRONMENT | {
         "environment_name": "staging", "environment_namespace": "shop-staging", "environment_app_port": "9090",
@@ -144,7 +106,7 @@ def replaced(value, pattern, by):
 
 def test_every_template_is_rendered_here():
     rendered = {rendering[0] for scenario in SCENARIOS.values() for rendering in scenario[1]}
-    assert {str(p.relative_to(ROOT)) for p in ROOT.glob("roles/*/templates/*.j2")} == rendered | INCLUDED
+    assert {str(p.relative_to(ROOT)) for p in ROOT.glob("roles/*/templates/*.j2")} == rendered
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS)
@@ -176,6 +138,3 @@ def test_hostile_values_arrive_verbatim(scenario, form):
 def test_strings_that_look_like_other_types_stay_strings(value):
     labels = objects("environment with a quota", ENVIRONMENT | {"environment_name": value})[0]["metadata"]["labels"]
     assert labels["terragonlabs.io/environment"] == value
-    deployment = objects("workload defaults", WORKLOAD | {"workload_health_path": value, "workload_image": value})[1]
-    container = deployment["spec"]["template"]["spec"]["containers"][0]
-    assert container["image"] == container["readinessProbe"]["httpGet"]["path"] == value
