@@ -623,9 +623,9 @@ class Flagger:
 
 # -------------------------------------------------------------------------------------------- workloads
 
-def measure(systems, runs, name, body):
-    """{system: summary} of body(system, run index) over runs; a system that cannot run it says why."""
-    summaries = {}
+def measure(systems, runs, name, body, summaries, save):
+    """Fills summaries {system: summary} with body(system, run index) over runs, a system that cannot run it
+    saying why; saves after every run, so a benchmark stopped midway keeps the runs it finished."""
     for system_name, system in systems.items():
         if isinstance(system, str):
             summaries[system_name] = {"unavailable": system}
@@ -647,9 +647,8 @@ def measure(systems, runs, name, body):
                     system.harness.reset(system.namespace)
                 except (SystemExit, client.ApiException) as error:
                     run.progress("%s: resetting %s's namespace failed: %s" % (name, system_name, error))
-        else:
             summaries[system_name] = summarise(results)
-    return summaries
+            save()
 
 
 class Stopped(KeyboardInterrupt):
@@ -740,25 +739,24 @@ def main():
             def app(prefix):
                 return "%s-%d" % (prefix, next(counter))
 
+            def workload(name, body, runs=args.runs, label=None):
+                entry = {"name": name, "systems": {}}
+                results["workloads"].append(entry)
+                measure(systems, runs, label or name, body, entry["systems"], save)
+
             if "good" in workloads:
-                results["workloads"].append({"name": "good canary", "systems": measure(
-                    systems, args.runs, "good canary", lambda system, _i: system.good_canary([app("good")]))})
-                save()
+                workload("good canary", lambda system, _i: system.good_canary([app("good")]))
             if "gateway_api" in workloads:
-                results["workloads"].append({"name": "good canary, Gateway API HTTPRoute", "systems": measure(
-                    systems, args.runs, "good canary, Gateway API",
-                    lambda system, _i: system.good_canary([app("gw")], router="gateway_api"))})
-                save()
+                workload("good canary, Gateway API HTTPRoute",
+                         lambda system, _i: system.good_canary([app("gw")], router="gateway_api"),
+                         label="good canary, Gateway API")
             if "bad" in workloads:
                 for interval in [int(interval) for interval in args.bad_intervals.split(",")]:
-                    name = "bad canary, analysis every %ds (first 5xx to weight 0)" % interval
-                    results["workloads"].append({"name": name, "systems": measure(
-                        systems, args.runs, name, lambda system, _i: system.bad_canary(app("bad"), interval))})
-                    save()
+                    workload("bad canary, analysis every %ds (first 5xx to weight 0)" % interval,
+                             lambda system, _i: system.bad_canary(app("bad"), interval))
             if "blue_green" in workloads:
-                results["workloads"].append({"name": "blue-green, pre+post analysis", "systems": measure(
-                    systems, args.runs, "blue-green", lambda system, _i: system.blue_green(app("bg")))})
-                save()
+                workload("blue-green, pre+post analysis", lambda system, _i: system.blue_green(app("bg")),
+                         label="blue-green")
             if "fleet" in workloads:
                 sizes = [int(size) for size in args.fleet_sizes.split(",")]
                 for size in sorted(set(FLEET_SIZES) - set(sizes)):
@@ -767,12 +765,11 @@ def main():
                         system: {"unavailable": "left out of this run (--fleet-sizes %s)" % args.fleet_sizes}
                         for system in systems}})
                 for size in sizes:
-                    name = "good canary, %d applications at once" % size
-                    results["workloads"].append({"name": name, "systems": measure(
-                        systems, args.fleet_runs or args.runs, name,
-                        # One pod per version and application, as benchmarks/run.py's fleets: room on the shared cluster.
-                        lambda system, _i: system.good_canary([app("f%d" % size) for _number in range(size)], replicas=1))})
-                    save()
+                    # One pod per version and application, as benchmarks/run.py's fleets: room on the shared cluster.
+                    workload("good canary, %d applications at once" % size,
+                             lambda system, _i: system.good_canary([app("f%d" % size) for _number in range(size)],
+                                                                   replicas=1),
+                             runs=args.fleet_runs or args.runs)
         finally:
             harness.close()
             for name, _process in harness.processes:
