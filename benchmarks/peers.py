@@ -67,6 +67,10 @@ ARGO_GATEWAY_API = ("Argo Rollouts routes through Gateway API only with its traf
 # argoproj/argo-rollouts#1992: with 0, v1.8.5 on Istio never scales the old ReplicaSet down and spins
 # at a full core; its users set a short delay instead.
 ARGO_SCALE_DOWN_DELAY = 1
+# Seen once in a few dozen releases: a pod template changed while v1.8.5 was still writing the Rollout it had
+# just promoted was never taken up (status.observedGeneration stayed behind; the run waited out its 10
+# minutes). Changing a Rollout only after it stayed unchanged this long avoids that write.
+ARGO_QUIET_SECONDS = 1
 PAUSE = 4
 REPLICAS = 3
 ERROR_RATE = "0.3"
@@ -477,6 +481,30 @@ class ArgoRollouts:
     def aborted(self, app):
         return self.status(app).get("phase") == "Degraded"
 
+    def wait_quiet(self):
+        """Waits until no Rollout of the namespace has changed for ARGO_QUIET_SECONDS: the controller is done
+        writing them."""
+        last = {}
+
+        def quiet():
+            versions = {name: rollout["metadata"]["resourceVersion"] for name, rollout in self.rollouts().items()}
+            if versions != last.get("versions"):
+                last.update(versions=versions, since=time.monotonic())
+            return time.monotonic() - last["since"] >= ARGO_QUIET_SECONDS
+
+        run.wait_for(quiet, 60, "the Rollouts unchanged for %d s" % ARGO_QUIET_SECONDS, interval=0.2)
+
+    def taken_up(self, apps):
+        """Whether the controller has seen every application's latest spec."""
+        rollouts = self.rollouts()
+        return all(str(rollouts[app]["metadata"]["generation"]) == rollouts[app].get("status", {}).get("observedGeneration")
+                   for app in apps)
+
+    def rollouts(self):
+        """{name: Rollout} of the namespace, in one request."""
+        return {rollout["metadata"]["name"]: rollout for rollout in self.harness.custom.list_namespaced_custom_object(
+            *ROLLOUTS[:2], self.namespace, ROLLOUTS[2])["items"]}
+
     def good_canary(self, apps, replicas=REPLICAS, router="istio"):
         if router != "istio":
             raise Unavailable(ARGO_GATEWAY_API)
@@ -487,8 +515,11 @@ class ArgoRollouts:
             steps[2] = {"analysis": {"templates": [{"templateName": "step-" + app}]}}
             self.canary(app, list(steps), replicas=replicas)
         run.wait_for(lambda: all(self.promoted(app) for app in apps), 300, "the first versions")
+        self.wait_quiet()
         with Release(self.harness, self.name) as release:
             replaced = {app: self.release(app) for app in apps}
+            run.wait_for(lambda: self.taken_up(apps), 120, "Argo Rollouts to take up the new pod templates",
+                         interval=0.1)
             run.wait_for(lambda: all(self.promoted(app, replaced[app]) or self.aborted(app) for app in apps), 600,
                          "the canaries promoted or aborted", interval=0.1)
         aborted = [app for app in apps if self.aborted(app)]
@@ -502,6 +533,7 @@ class ArgoRollouts:
         self.canary(app, [{"setWeight": 20}, {"pause": {"duration": "600s"}}],
                     background={"templates": [{"templateName": "bg-" + app}], "startingStep": 1})
         run.wait_for(lambda: self.promoted(app), 120, "%s's first version" % app)
+        self.wait_quiet()
         with Release(self.harness, self.name) as release:
             self.release(app, {"simulator.terragonlabs.io/error-rate": ERROR_RATE})
             span = time_to_safety(self.harness, self.namespace, app, describe=lambda: self.account(app))
@@ -519,8 +551,11 @@ class ArgoRollouts:
             "prePromotionAnalysis": {"templates": [{"templateName": "pre-" + app}]},
             "postPromotionAnalysis": {"templates": [{"templateName": "post-" + app}]}}}), "rollouts")
         run.wait_for(lambda: self.promoted(app), 120, "%s's first version" % app)
+        self.wait_quiet()
         with Release(self.harness, self.name) as release:
             replaced = self.release(app)
+            run.wait_for(lambda: self.taken_up([app]), 120, "Argo Rollouts to take up the new pod template",
+                         interval=0.1)
             run.wait_for(lambda: self.promoted(app, replaced) or self.aborted(app), 300, "the blue-green release",
                          interval=0.1)
         if self.aborted(app):
