@@ -737,6 +737,9 @@ def main():
                "notes": ["Argo Rollouts runs with scaleDownDelaySeconds: %d, not 0: with 0 and Istio routing v1.8.5 never "
                          "scales the old ReplicaSet down and spins at a full core (argoproj/argo-rollouts#1992)"
                          % ARGO_SCALE_DOWN_DELAY,
+                         "Argo Rollouts' Rollouts are changed only once they stayed unchanged for %d s: v1.8.5 never "
+                         "took up a pod template patched while it still wrote the Rollout it had just promoted "
+                         "(observedGeneration stayed behind, twice in a row on an idle machine)" % ARGO_QUIET_SECONDS,
                          "Flagger holds each weight for one analysis interval (10 s at least) instead of a 4 s pause; "
                          "its overhead is counted beyond 2 intervals",
                          "API requests are counted by a proxy in front of the API server, one per HTTP request "
