@@ -67,6 +67,10 @@ ARGO_GATEWAY_API = ("Argo Rollouts routes through Gateway API only with its traf
 # argoproj/argo-rollouts#1992: with 0, v1.8.5 on Istio never scales the old ReplicaSet down and spins
 # at a full core; its users set a short delay instead.
 ARGO_SCALE_DOWN_DELAY = 1
+# Seen once in a few dozen releases: a pod template changed while v1.8.5 was still writing the Rollout it had
+# just promoted was never taken up (status.observedGeneration stayed behind; the run waited out its 10
+# minutes). Changing a Rollout only after it stayed unchanged this long avoids that write.
+ARGO_QUIET_SECONDS = 1
 PAUSE = 4
 REPLICAS = 3
 ERROR_RATE = "0.3"
@@ -477,6 +481,30 @@ class ArgoRollouts:
     def aborted(self, app):
         return self.status(app).get("phase") == "Degraded"
 
+    def wait_quiet(self):
+        """Waits until no Rollout of the namespace has changed for ARGO_QUIET_SECONDS: the controller is done
+        writing them."""
+        last = {}
+
+        def quiet():
+            versions = {name: rollout["metadata"]["resourceVersion"] for name, rollout in self.rollouts().items()}
+            if versions != last.get("versions"):
+                last.update(versions=versions, since=time.monotonic())
+            return time.monotonic() - last["since"] >= ARGO_QUIET_SECONDS
+
+        run.wait_for(quiet, 60, "the Rollouts unchanged for %d s" % ARGO_QUIET_SECONDS, interval=0.2)
+
+    def taken_up(self, apps):
+        """Whether the controller has seen every application's latest spec."""
+        rollouts = self.rollouts()
+        return all(str(rollouts[app]["metadata"]["generation"]) == rollouts[app].get("status", {}).get("observedGeneration")
+                   for app in apps)
+
+    def rollouts(self):
+        """{name: Rollout} of the namespace, in one request."""
+        return {rollout["metadata"]["name"]: rollout for rollout in self.harness.custom.list_namespaced_custom_object(
+            *ROLLOUTS[:2], self.namespace, ROLLOUTS[2])["items"]}
+
     def good_canary(self, apps, replicas=REPLICAS, router="istio"):
         if router != "istio":
             raise Unavailable(ARGO_GATEWAY_API)
@@ -487,8 +515,11 @@ class ArgoRollouts:
             steps[2] = {"analysis": {"templates": [{"templateName": "step-" + app}]}}
             self.canary(app, list(steps), replicas=replicas)
         run.wait_for(lambda: all(self.promoted(app) for app in apps), 300, "the first versions")
+        self.wait_quiet()
         with Release(self.harness, self.name) as release:
             replaced = {app: self.release(app) for app in apps}
+            run.wait_for(lambda: self.taken_up(apps), 120, "Argo Rollouts to take up the new pod templates",
+                         interval=0.1)
             run.wait_for(lambda: all(self.promoted(app, replaced[app]) or self.aborted(app) for app in apps), 600,
                          "the canaries promoted or aborted", interval=0.1)
         aborted = [app for app in apps if self.aborted(app)]
@@ -502,6 +533,7 @@ class ArgoRollouts:
         self.canary(app, [{"setWeight": 20}, {"pause": {"duration": "600s"}}],
                     background={"templates": [{"templateName": "bg-" + app}], "startingStep": 1})
         run.wait_for(lambda: self.promoted(app), 120, "%s's first version" % app)
+        self.wait_quiet()
         with Release(self.harness, self.name) as release:
             self.release(app, {"simulator.terragonlabs.io/error-rate": ERROR_RATE})
             span = time_to_safety(self.harness, self.namespace, app, describe=lambda: self.account(app))
@@ -519,8 +551,11 @@ class ArgoRollouts:
             "prePromotionAnalysis": {"templates": [{"templateName": "pre-" + app}]},
             "postPromotionAnalysis": {"templates": [{"templateName": "post-" + app}]}}}), "rollouts")
         run.wait_for(lambda: self.promoted(app), 120, "%s's first version" % app)
+        self.wait_quiet()
         with Release(self.harness, self.name) as release:
             replaced = self.release(app)
+            run.wait_for(lambda: self.taken_up([app]), 120, "Argo Rollouts to take up the new pod template",
+                         interval=0.1)
             run.wait_for(lambda: self.promoted(app, replaced) or self.aborted(app), 300, "the blue-green release",
                          interval=0.1)
         if self.aborted(app):
@@ -623,9 +658,9 @@ class Flagger:
 
 # -------------------------------------------------------------------------------------------- workloads
 
-def measure(systems, runs, name, body):
-    """{system: summary} of body(system, run index) over runs; a system that cannot run it says why."""
-    summaries = {}
+def measure(systems, runs, name, body, summaries, save):
+    """Fills summaries {system: summary} with body(system, run index) over runs, a system that cannot run it
+    saying why; saves after every run, so a benchmark stopped midway keeps the runs it finished."""
     for system_name, system in systems.items():
         if isinstance(system, str):
             summaries[system_name] = {"unavailable": system}
@@ -647,9 +682,8 @@ def measure(systems, runs, name, body):
                     system.harness.reset(system.namespace)
                 except (SystemExit, client.ApiException) as error:
                     run.progress("%s: resetting %s's namespace failed: %s" % (name, system_name, error))
-        else:
             summaries[system_name] = summarise(results)
-    return summaries
+            save()
 
 
 class Stopped(KeyboardInterrupt):
@@ -703,6 +737,9 @@ def main():
                "notes": ["Argo Rollouts runs with scaleDownDelaySeconds: %d, not 0: with 0 and Istio routing v1.8.5 never "
                          "scales the old ReplicaSet down and spins at a full core (argoproj/argo-rollouts#1992)"
                          % ARGO_SCALE_DOWN_DELAY,
+                         "Argo Rollouts' Rollouts are changed only once they stayed unchanged for %d s: v1.8.5 never "
+                         "took up a pod template patched while it still wrote the Rollout it had just promoted "
+                         "(observedGeneration stayed behind, twice in a row on an idle machine)" % ARGO_QUIET_SECONDS,
                          "Flagger holds each weight for one analysis interval (10 s at least) instead of a 4 s pause; "
                          "its overhead is counted beyond 2 intervals",
                          "API requests are counted by a proxy in front of the API server, one per HTTP request "
@@ -740,25 +777,24 @@ def main():
             def app(prefix):
                 return "%s-%d" % (prefix, next(counter))
 
+            def workload(name, body, runs=args.runs, label=None):
+                entry = {"name": name, "systems": {}}
+                results["workloads"].append(entry)
+                measure(systems, runs, label or name, body, entry["systems"], save)
+
             if "good" in workloads:
-                results["workloads"].append({"name": "good canary", "systems": measure(
-                    systems, args.runs, "good canary", lambda system, _i: system.good_canary([app("good")]))})
-                save()
+                workload("good canary", lambda system, _i: system.good_canary([app("good")]))
             if "gateway_api" in workloads:
-                results["workloads"].append({"name": "good canary, Gateway API HTTPRoute", "systems": measure(
-                    systems, args.runs, "good canary, Gateway API",
-                    lambda system, _i: system.good_canary([app("gw")], router="gateway_api"))})
-                save()
+                workload("good canary, Gateway API HTTPRoute",
+                         lambda system, _i: system.good_canary([app("gw")], router="gateway_api"),
+                         label="good canary, Gateway API")
             if "bad" in workloads:
                 for interval in [int(interval) for interval in args.bad_intervals.split(",")]:
-                    name = "bad canary, analysis every %ds (first 5xx to weight 0)" % interval
-                    results["workloads"].append({"name": name, "systems": measure(
-                        systems, args.runs, name, lambda system, _i: system.bad_canary(app("bad"), interval))})
-                    save()
+                    workload("bad canary, analysis every %ds (first 5xx to weight 0)" % interval,
+                             lambda system, _i: system.bad_canary(app("bad"), interval))
             if "blue_green" in workloads:
-                results["workloads"].append({"name": "blue-green, pre+post analysis", "systems": measure(
-                    systems, args.runs, "blue-green", lambda system, _i: system.blue_green(app("bg")))})
-                save()
+                workload("blue-green, pre+post analysis", lambda system, _i: system.blue_green(app("bg")),
+                         label="blue-green")
             if "fleet" in workloads:
                 sizes = [int(size) for size in args.fleet_sizes.split(",")]
                 for size in sorted(set(FLEET_SIZES) - set(sizes)):
@@ -767,12 +803,11 @@ def main():
                         system: {"unavailable": "left out of this run (--fleet-sizes %s)" % args.fleet_sizes}
                         for system in systems}})
                 for size in sizes:
-                    name = "good canary, %d applications at once" % size
-                    results["workloads"].append({"name": name, "systems": measure(
-                        systems, args.fleet_runs or args.runs, name,
-                        # One pod per version and application, as benchmarks/run.py's fleets: room on the shared cluster.
-                        lambda system, _i: system.good_canary([app("f%d" % size) for _number in range(size)], replicas=1))})
-                    save()
+                    # One pod per version and application, as benchmarks/run.py's fleets: room on the shared cluster.
+                    workload("good canary, %d applications at once" % size,
+                             lambda system, _i: system.good_canary([app("f%d" % size) for _number in range(size)],
+                                                                   replicas=1),
+                             runs=args.fleet_runs or args.runs)
         finally:
             harness.close()
             for name, _process in harness.processes:

@@ -9,6 +9,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 
 import peer_table  # noqa: E402
 import peer_harness as peers  # noqa: E402
+import peers as benchmark  # noqa: E402  (its measuring loop; imports the cluster client, needs no cluster)
 
 
 def test_summary_is_the_median_of_the_runs_that_succeeded_and_keeps_their_errors():
@@ -148,3 +149,32 @@ def test_through_gateway_api_the_canary_query_reads_the_applications_own_metrics
     query = peers.canary_success_query("ns", "app", "gateway_api")
     assert query == peers.service_success_query("ns", "app-canary")
     assert 'http_requests_total{namespace="ns",service="app-canary",version="1.1.0"' in query
+
+
+class FakeSystem:
+    """A system whose namespace reset is recorded, as measure drives it between runs."""
+
+    def __init__(self):
+        self.namespace, self.resets = "bench", []
+        self.harness = self
+
+    def reset(self, namespace):
+        self.resets.append(namespace)
+
+
+def test_a_benchmark_stopped_midway_keeps_the_runs_it_finished():
+    ours, argo = FakeSystem(), FakeSystem()
+    saved, summaries = [], {}
+
+    def body(system, index):
+        if index == 1:
+            raise benchmark.Stopped("stopped by signal 15")
+        return {"wall_seconds": 5.0}
+
+    try:
+        benchmark.measure({"ours": ours, "argo-rollouts": argo, "flagger": "its build failed: 403"}, 3, "good",
+                          body, summaries, lambda: saved.append(dict(summaries)))
+    except benchmark.Stopped:
+        pass
+    assert summaries == {"ours": {"runs": 1, "wall_seconds": 5.0}}
+    assert saved == [summaries] and ours.resets == ["bench", "bench"] and argo.resets == []
