@@ -53,7 +53,6 @@ import local_cluster  # noqa: E402
 from kubernetes import client, config  # noqa: E402
 from inventories import clusters_inventory, fleet_inventory  # noqa: E402
 from objects import deployment, http_route  # noqa: E402
-from traffic_cases import two_versions  # noqa: E402
 
 from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.metrics.gate import build_gate  # noqa: E402
 
@@ -215,6 +214,10 @@ PER_TASK = [
 
 
 def per_task(cluster, runs, rounds):
+    # Imported here: traffic_cases takes wait_for from the integration tests' conftest, and a unit
+    # test that imports this file (through peers.py) runs where another conftest holds that name.
+    from traffic_cases import two_versions
+
     times = {}
     for _run in range(runs):
         namespace = cluster.namespace()
