@@ -19,9 +19,8 @@ from kubernetes import client
 
 from conftest import JSON_OUTPUT, REPO, fresh_namespace, local_awx, wait_for
 
-# One worker runs them all, in turn: they share one AWX, whose capacity is this machine's. Long:
-# started first, so the other workers share out the rest meanwhile.
-pytestmark = [pytest.mark.timeout(1800), pytest.mark.xdist_group("awx"), pytest.mark.long, pytest.mark.awx]
+# Run by make awx-test, one after another: they share one AWX, whose capacity is this machine's.
+pytestmark = [pytest.mark.timeout(1800), pytest.mark.long, pytest.mark.awx]
 
 APP = "modelcard-generator"
 NAME = "progressive-delivery"
