@@ -12,6 +12,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import copy
+
 from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.naming import (
     VERSION_LABEL,
     app_labels,
@@ -136,4 +138,5 @@ def workload_objects(name, deployment_name, version, image, replicas, port, heal
         objects.append(autoscaler(app, deployment_name, hpa))
     if ingress:
         objects.append(ingress_object(app, ingress))
-    return objects
+    # Apart from the module's constants they hold, so that a caller changing one object changes no other.
+    return copy.deepcopy(objects)
