@@ -64,12 +64,12 @@ def promoted_an_hour_ago(api_client, namespace):
 
 
 def guard_trace(api_client, namespace):
-    """What the guard saw and did for namespace: its events, the release record, and the rulebook's
-    log lines that name it (the cluster's logs go when CI stops it)."""
+    """What the guard saw and did for namespace: its events, the release record, and the end of the
+    rulebook's log, where its runs interleave (the cluster's logs go when CI stops it)."""
     log = local_cluster.PATHS.root / "logs" / "ansible-rulebook.log"
-    lines = [line for line in log.read_text(errors="replace").splitlines() if namespace in line] if log.exists() else []
+    lines = log.read_text(errors="replace").splitlines() if log.exists() else []
     return (f"guard events: {guard_events(api_client, namespace)}\nrecord: {record(api_client, namespace)}\n"
-            "rulebook log:\n" + "\n".join(lines[-40:]))
+            f"the rulebook's log ({namespace} is where its tasks name it):\n" + "\n".join(lines[-150:]))
 
 
 def first_5xx(api_client, namespace):
