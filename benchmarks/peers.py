@@ -703,7 +703,7 @@ def main():
                         help="the bad canary's analysis intervals in seconds")
     parser.add_argument("--fleet-runs", type=int, help="runs of each fleet size (default: --runs); a fleet of 50 "
                         "takes ours many minutes a run on 2 cores")
-    parser.add_argument("--json", default=str(REPO / ".cache" / "benchmark-peers.json"))
+    parser.add_argument("--json", default=str(run.PEERS_JSON))
     parser.add_argument("--table-from", metavar="JSON", nargs="+", help="print the table (and its Markdown, for the "
                         "README) of an earlier run's JSON, measuring nothing; rows of further runs' JSON replace "
                         "the first's of the same workload")
