@@ -237,6 +237,39 @@ def test_a_killed_release_is_resumed_by_running_it_again(api_client, cluster, na
     assert running(api_client, namespace) == [("1.1.0", 3, 3)]
 
 
+@pytest.mark.parametrize("recovery", ["abort", "re-run"])
+def test_a_promotion_killed_once_the_stable_service_moved_is_aborted_back_or_finished(
+        api_client, cluster, namespace, recovery):
+    """Left as a promotion killed after the stable Service selected the new slot and the old slot went
+    to 0, before the record said promoted: abort.yml brings the old slot back to full size and the
+    Service back to it before the route changes; a re-run finishes the promotion."""
+    steps = [{"set_weight": 50}, {"pause": {}}]
+    release(cluster, namespace, "gateway_api", "1.0.0", [])
+    release(cluster, namespace, "gateway_api", "1.1.0", steps)
+    apps, core = client.AppsV1Api(api_client), client.CoreV1Api(api_client)
+    apps.patch_namespaced_deployment_scale(f"{APP}-green", namespace, {"spec": {"replicas": 3}})
+    wait_for(lambda: running(api_client, namespace) == [("1.0.0", 3, 3), ("1.1.0", 3, 3)], 120, "green at 3")
+    core.patch_namespaced_service(APP, namespace, {"spec": {"selector": {"terragonlabs.io/color": "green"}}})
+    switched = run_module(cluster, "traffic_switch", {"router": "gateway_api", "namespace": namespace, "route": APP,
+                                                      "stable": APP, "canary": f"{APP}-canary", "weight": 0})
+    assert not switched.get("failed"), switched
+    apps.patch_namespaced_deployment_scale(f"{APP}-blue", namespace, {"spec": {"replicas": 0}})
+    recorded = run_module(cluster, "release_record", {"app": APP, "namespace": namespace, "phase": "progressing",
+                                                      "step": "promoting", "details": {"step_index": "2"}})
+    assert not recorded.get("failed"), recorded
+    assert running(api_client, namespace) == [("1.1.0", 3, 3)] and stable_selects(api_client, namespace, "1.1.0")
+
+    if recovery == "abort":
+        play(cluster, "abort.yml", namespace, "gateway_api")
+        assert_back_on_stable(api_client, cluster, namespace, "gateway_api", "1.0.0")
+        assert stable_selects(api_client, namespace, "1.0.0") and replicas(api_client, namespace, "blue") == 3
+    else:
+        release(cluster, namespace, "gateway_api", "1.1.0", steps)
+        assert (record(api_client, namespace)["phase"], canary_weight(cluster, namespace, "gateway_api")) == (
+            "promoted", 0)
+        assert running(api_client, namespace) == [("1.1.0", 3, 3)] and stable_selects(api_client, namespace, "1.1.0")
+
+
 def test_rollback_releases_the_previous_version_again_through_the_recorded_router(api_client, cluster, namespace):
     """A canary application goes back as a canary: the earlier version in the idle slot, promoted at once
     with no gates, through the router the releases started with even when the inventory now names another."""
