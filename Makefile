@@ -76,12 +76,20 @@ lint: bootstrap
 unit: bootstrap
 	pytest tests/unit
 
+# Three workers: most of a test's time is spent waiting on the cluster, not on the two cores. The live
+# AWX tests run beside them as a pytest of their own, one after another: they share the AWX a test run
+# keeps to itself, and pytest-xdist 3.8 under pytest 9 would spread them over the workers (it does not
+# keep an xdist_group on one). Their output follows the others', from AWX_TEST_LOG.
+AWX_TEST_LOG := .cache/awx-test.log
 integration: cluster-up
-	@# Three workers: most of a test's time is spent waiting on the cluster, not on the two cores.
-	pytest tests/integration -n 3 --durations=30 -m "not awx"
+	mkdir -p .cache
+	pytest tests/integration -m awx -p no:cacheprovider --durations=10 > $(AWX_TEST_LOG) 2>&1 & awx_tests=$$!; \
+	trap 'kill $$awx_tests 2>/dev/null || true' INT TERM; \
+	status=0; pytest tests/integration -n 3 --durations=30 -m "not awx" || status=$$?; \
+	awx_status=0; wait $$awx_tests || awx_status=$$?; \
+	echo "== the live AWX tests (exit $$awx_status) =="; cat $(AWX_TEST_LOG); \
+	exit $$(( status != 0 ? status : awx_status ))
 
-# The tests against a live AWX (tools/local_awx), which installs and starts it; about 6.5 minutes
-# alone. Not in `make test`: pytest-xdist 3.8 under pytest 9 does not keep an xdist_group on one
-# worker, so its workers would each take some of them and wait for the AWX a test run keeps to itself.
+# The live AWX tests alone (tools/local_awx, which installs and starts it); about 6.5 minutes.
 awx-test: cluster-up
 	pytest tests/integration -m awx --durations=30

@@ -453,14 +453,14 @@ class StrategyRun(object):
 
     def template_metrics(self, templates, name, service, interval=None):
         """A metric for each built-in template, measuring the new version behind service every
-        interval (the analysis's unless given). A window no request reached yet is an error measured
-        again at that interval, not counted: the gate waits for traffic, up to its error limit."""
+        interval (the analysis's unless given). A window no request reached yet is an error, measured
+        again at the interval and not counted: the gate waits for traffic, up to its error limit."""
         analysis = self.params["analysis"]
         interval = float(interval or analysis["interval"])
         return [{"name": "%s-%s" % (template, name), "template": template,
                  "template_args": {"namespace": self.namespace, "service": service, "version": self.version,
                                    "window": analysis["window"]},
-                 "interval": interval, "error_retry_interval": interval, "count": analysis["count"],
+                 "interval": interval, "count": analysis["count"],
                  "initial_delay": float(analysis["initial_delay"])} for template in templates]
 
     def gate(self, name, service, gate, extra=()):

@@ -334,9 +334,11 @@ options:
         description: Succeed early after this many successful measurements in a row.
         type: int
       error_retry_interval:
-        description: Seconds to wait after a provider error before trying again.
+        description:
+          - Seconds to wait after an error measurement (a provider error, or an empty or NaN result
+            that is V(Error)) before measuring again.
+          - By default the metric's O(metrics[].interval), as Argo Rollouts does, or 10 when it has none.
         type: float
-        default: 10
       dry_run:
         description: Measure and report, but never let this metric decide the gate.
         type: bool

@@ -9,6 +9,7 @@ from contextlib import ExitStack
 
 from kubernetes import client
 
+import local_cluster
 from conftest import fresh_namespace, run_module, run_playbook, wait_for
 from stub_http import Stub
 
@@ -62,6 +63,15 @@ def promoted_an_hour_ago(api_client, namespace):
     core.replace_namespaced_config_map(f"{APP}-release", namespace, config_map)
 
 
+def guard_trace(api_client, namespace):
+    """What the guard saw and did for namespace: its events, the release record, and the end of the
+    rulebook's log, where its runs interleave (the cluster's logs go when CI stops it)."""
+    log = local_cluster.PATHS.root / "logs" / "ansible-rulebook.log"
+    lines = log.read_text(errors="replace").splitlines() if log.exists() else []
+    return (f"guard events: {guard_events(api_client, namespace)}\nrecord: {record(api_client, namespace)}\n"
+            f"the rulebook's log ({namespace} is where its tasks name it):\n" + "\n".join(lines[-150:]))
+
+
 def first_5xx(api_client, namespace):
     """When 1.1.0 started answering 500: BAD_AFTER s after its first pod started (the simulator's rule)."""
     pods = client.CoreV1Api(api_client).list_namespaced_pod(
@@ -89,7 +99,10 @@ def test_alerts_after_a_promotion_roll_back_inside_the_window_and_only_notify_ot
                 future.result()
 
         # Inside the window, the bad version is rolled back by the guard alone.
-        wait_for(lambda: serving_version(api_client, bad) == "1.0.0", 120, "the guard to roll 1.1.0 back", 0.2)
+        try:
+            wait_for(lambda: serving_version(api_client, bad) == "1.0.0", 120, "the guard to roll 1.1.0 back", 0.2)
+        except AssertionError as error:
+            raise AssertionError(f"{error}\n{guard_trace(api_client, bad)}") from None
         back = datetime.datetime.now(datetime.timezone.utc)
         print(f"guard: from the first 5xx to traffic back on 1.0.0: {(back - first_5xx(api_client, bad)).total_seconds():.1f}s")
         rolled_back = wait_for(lambda: record(api_client, bad)["phase"] == "rolled_back" and record(api_client, bad),

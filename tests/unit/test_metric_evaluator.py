@@ -156,8 +156,7 @@ def test_a_result_without_a_value_is_named_by_what_it_means(no_data, policy, ans
 def test_a_template_gate_waits_for_the_first_request_up_to_its_error_limit(answers, verdict, measurements, sleeps,
                                                                            message):
     provider = Scripted(*answers)
-    result, clock = run_timed(Metric("m", provider, success=at_least(0.95), interval=2, count=1, error_retry_interval=2,
-                                     no_data=NO_REQUEST))
+    result, clock = run_timed(Metric("m", provider, success=at_least(0.95), interval=2, count=1, no_data=NO_REQUEST))
     metric = result["metrics"][0]
     assert (result["verdict"], [m["phase"] for m in metric["measurements"]]) == (verdict, measurements)
     assert clock.sleeps == sleeps and metric["message"] == message
@@ -204,6 +203,15 @@ def test_inconclusive_limit():
     both = dict(success=at_least(0.9), failure=Condition("failure", maximum=0.1))
     result = run(Metric("m", Scripted([0.5]), interval=1, count=3, inconclusive_limit=1, **both))
     assert result["verdict"] == INCONCLUSIVE and result["metrics"][0]["counts"]["inconclusive"] == 2
+
+
+@pytest.mark.parametrize("schedule, retried_after", [
+    ({"interval": 2, "count": 3}, 2),  # at the interval, as Argo Rollouts measures again after an error
+    ({"interval": 2, "count": 3, "error_retry_interval": 5}, 5),
+    ({}, 10),  # one measurement, no interval: Argo Rollouts' DefaultErrorRetryInterval
+])
+def test_an_error_is_measured_again_after_error_retry_interval(schedule, retried_after):
+    assert Metric("m", Scripted([1.0]), success=at_least(1), **schedule).error_retry_interval == retried_after
 
 
 def test_errors_are_retried_not_counted_and_limited():

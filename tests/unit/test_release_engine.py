@@ -88,9 +88,9 @@ ANALYSIS = {"window": "10s", "interval": 2, "count": 3, "initial_delay": 8}
 
 @pytest.mark.parametrize("name, interval, expected", [
     # A gate's templates: measured, and measured again while no request arrives, at the analysis's interval.
-    ("pre-promotion", None, {"interval": 2.0, "error_retry_interval": 2.0, "count": 3, "initial_delay": 8.0}),
+    ("pre-promotion", None, {"interval": 2.0, "count": 3, "initial_delay": 8.0}),
     # The canary's background analysis: at its own interval.
-    ("background", 5, {"interval": 5.0, "error_retry_interval": 5.0, "count": 3, "initial_delay": 8.0}),
+    ("background", 5, {"interval": 5.0, "count": 3, "initial_delay": 8.0}),
 ])
 def test_a_gates_templates_measure_the_new_version_and_wait_for_its_requests_at_the_interval(name, interval, expected):
     run = SimpleNamespace(params={"analysis": ANALYSIS}, namespace="shop", version="1.1.0")

@@ -142,7 +142,7 @@ class Metric(object):
     def __init__(self, name, provider, success=None, failure=None, interval=None, count=None,
                  initial_delay=0, failure_limit=0, inconclusive_limit=0,
                  consecutive_error_limit=DEFAULT_CONSECUTIVE_ERROR_LIMIT,
-                 consecutive_success_limit=None, error_retry_interval=DEFAULT_ERROR_RETRY_INTERVAL,
+                 consecutive_success_limit=None, error_retry_interval=None,
                  dry_run=False, series="first", on_empty=ERROR, on_nan=None, path="metric",
                  until_deadline=False, no_data=None):
         self.name, self.provider, self.path = name, provider, path
@@ -178,7 +178,8 @@ class Metric(object):
         self.failure_limit, self.inconclusive_limit = failure_limit, inconclusive_limit
         self.consecutive_error_limit = consecutive_error_limit
         self.consecutive_success_limit = consecutive_success_limit
-        self.error_retry_interval = error_retry_interval
+        # As Argo Rollouts: an error is measured again at the metric's interval; 10 s when it has none.
+        self.error_retry_interval = error_retry_interval or interval or DEFAULT_ERROR_RETRY_INTERVAL
         self.dry_run, self.series, self.on_empty, self.on_nan = dry_run, series, on_empty, on_nan
 
     def judge(self, samples):

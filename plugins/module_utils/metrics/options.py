@@ -76,7 +76,7 @@ METRICS_OPTION = dict(type="list", elements="dict", required=True, options=dict(
     inconclusive_limit=dict(type="int", default=0),
     consecutive_error_limit=dict(type="int", default=4),
     consecutive_success_limit=dict(type="int"),
-    error_retry_interval=dict(type="float", default=10.0),
+    error_retry_interval=dict(type="float"),
     dry_run=dict(type="bool", default=False),
     series=dict(type="str", choices=list(SERIES_POLICIES), default="first"),
     on_empty=dict(type="str", choices=list(PHASES), default="Error"),
