@@ -74,17 +74,17 @@ class Canary(StrategyRun):
         self.background_templates = background.get("templates") or []
 
     # Names and helpers.
-    def track(self, slot):
-        """The slot's Deployment and Services, built here rather than given: which labels tell the
-        slots apart is the engine's to know, an abort included. The stable Service selects the slot
-        too, but is applied only by a first release; with no router both slots share it."""
-        selector = {SLOT_LABELS[slot]: slot}
+    def track(self, name):
+        """The slot name's Deployment and Services, built here rather than given: which labels tell
+        the slots apart is the engine's to know, an abort included. The stable Service selects the
+        slot too, but is applied only by a first release; with no router both slots share it."""
+        selector = {SLOT_LABELS[name]: name}
         if self.router == "replicas":
             services = [{"name": self.canary["stable_service"]}]
         else:
             services = [{"name": self.canary["canary_service"], "selector": selector},
                         {"name": self.canary["stable_service"], "selector": selector}]
-        return {"name": slot, "deployment": None, "pod_labels": selector, "services": services}
+        return {"name": name, "deployment": None, "pod_labels": selector, "services": services}
 
     @property
     def stable_slot(self):
