@@ -1,9 +1,13 @@
-"""The peer benchmark's pieces that need no cluster (benchmarks/peers.py uses them; tests/unit tests them):
-the one query every system measures, and the cleanup of what a run started."""
+"""The benchmarks' pieces that need no cluster (benchmarks/peers.py and run.py use them; tests/unit tests them):
+the good canary every system releases, the one query every system measures, and the cleanup of what a
+run started."""
 
 import subprocess
 
 NEW = "1.1.0"
+# The peer table's name of the good canary, which benchmarks/run.py looks up there.
+GOOD_CANARY = "good canary"
+PAUSE = 4
 
 
 def success_rate_query(namespace, app, version=NEW, window="10s"):
@@ -29,6 +33,15 @@ def canary_success_query(namespace, app, router):
     if router == "istio":
         return success_rate_query(namespace, app)
     return service_success_query(namespace, app + "-canary")
+
+
+def good_canary_steps(namespace, app, router):
+    """The good canary's pd_canary_steps: 20% -> pause -> one-measurement analysis of the canary query ->
+    50% -> pause -> 100%. Argo Rollouts and Flagger are given the same steps in their own forms."""
+    analysis = {"metrics": [{"name": "success-rate", "query": canary_success_query(namespace, app, router),
+                             "success": {"min": 0.95}}]}
+    return [{"set_weight": 20}, {"pause": {"duration": PAUSE}}, {"analysis": analysis},
+            {"set_weight": 50}, {"pause": {"duration": PAUSE}}, {"set_weight": 100}]
 
 
 def stop_processes(processes, timeout=10):

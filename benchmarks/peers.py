@@ -43,7 +43,8 @@ sys.path.insert(0, str(HERE))
 import run  # noqa: E402  (the benchmark's shared helpers: cluster access, playbook runs, samplers)
 from api_counter import CountingProxy, free_port  # noqa: E402
 from peer_harness import (  # noqa: E402
-    NEW, canary_success_query, cleanup, new_crd_names, service_success_query, success_rate_query)
+    GOOD_CANARY, NEW, PAUSE, canary_success_query, cleanup, good_canary_steps, new_crd_names, service_success_query,
+    success_rate_query)
 from peer_table import PEERS, markdown, merge, render, summarise  # noqa: E402
 from inventories import fleet_inventory  # noqa: E402  (tests/integration, on the path through run)
 from kubernetes import client  # noqa: E402
@@ -71,7 +72,6 @@ ARGO_SCALE_DOWN_DELAY = 1
 # just promoted was never taken up (status.observedGeneration stayed behind; the run waited out its 10
 # minutes). Changing a Rollout only after it stayed unchanged this long avoids that write.
 ARGO_QUIET_SECONDS = 1
-PAUSE = 4
 REPLICAS = 3
 ERROR_RATE = "0.3"
 OLD = "1.0.0"
@@ -305,11 +305,8 @@ class Ours:
         self.playbook(playbook, apps, self.variables(release_version=OLD, pd_canary_steps=[], **extra))
 
     def good_canary(self, apps, replicas=REPLICAS, router="istio"):
-        query = canary_success_query(self.namespace, "{{ inventory_hostname }}", router)
         self.first("canary.yml", apps, pd_replicas=replicas, pd_canary_router=router)
-        steps = [{"set_weight": 20}, {"pause": {"duration": PAUSE}},
-                 {"analysis": {"metrics": [{"name": "success-rate", "query": query, "success": {"min": 0.95}}]}},
-                 {"set_weight": 50}, {"pause": {"duration": PAUSE}}, {"set_weight": 100}]
+        steps = good_canary_steps(self.namespace, "{{ inventory_hostname }}", router)
         sampler = run.ResourceSampler()
         with Release(self.harness, "ours") as release:
             _wall, report = self.playbook("canary.yml", apps, self.variables(
@@ -706,7 +703,7 @@ def main():
                         help="the bad canary's analysis intervals in seconds")
     parser.add_argument("--fleet-runs", type=int, help="runs of each fleet size (default: --runs); a fleet of 50 "
                         "takes ours many minutes a run on 2 cores")
-    parser.add_argument("--json", default=str(REPO / ".cache" / "benchmark-peers.json"))
+    parser.add_argument("--json", default=str(run.PEERS_JSON))
     parser.add_argument("--table-from", metavar="JSON", nargs="+", help="print the table (and its Markdown, for the "
                         "README) of an earlier run's JSON, measuring nothing; rows of further runs' JSON replace "
                         "the first's of the same workload")
@@ -783,7 +780,7 @@ def main():
                 measure(systems, runs, label or name, body, entry["systems"], save)
 
             if "good" in workloads:
-                workload("good canary", lambda system, _i: system.good_canary([app("good")]))
+                workload(GOOD_CANARY, lambda system, _i: system.good_canary([app("good")]))
             if "gateway_api" in workloads:
                 workload("good canary, Gateway API HTTPRoute",
                          lambda system, _i: system.good_canary([app("gw")], router="gateway_api"),

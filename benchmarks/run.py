@@ -10,8 +10,10 @@ part so that a stopped run keeps what it measured:
   kubernetes.core task doing the same thing. Every task is timed as a user runs it, inside one
   ansible-playbook run of interleaved tasks (the callback's per-task wall time): process start-up is
   paid once per playbook, not once per task, so it does not blur the per-task figures.
-- whole releases: a canary (four weight steps, zero pauses, one measurement per analysis step) and a
-  blue-green release; wall time and our overhead = wall time minus the waits the strategy asks for.
+- whole releases: a canary (four weight steps, zero pauses, one measurement per analysis step), the peer
+  benchmark's good canary (Istio, 20% -> pause 4 s -> one-measurement analysis -> 50% -> pause 4 s -> 100%,
+  next to its goals and Argo Rollouts' wall time from .cache/benchmark-peers.json) and a blue-green
+  release; wall time, our overhead = wall time minus the waits the strategy asks for, and task executions.
 - a fleet: one blue-green release of 1, 10 and 50 applications in one playbook run (forks 10), with
   the processor time and peak memory of ansible-playbook and its workers.
 - a fleet across clusters: the largest of those fleets, half on the default cluster and half on a
@@ -53,6 +55,7 @@ import local_cluster  # noqa: E402
 from kubernetes import client, config  # noqa: E402
 from inventories import clusters_inventory, fleet_inventory  # noqa: E402
 from objects import deployment, http_route  # noqa: E402
+from peer_harness import GOOD_CANARY, good_canary_steps  # noqa: E402
 
 from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.metrics.gate import build_gate  # noqa: E402
 
@@ -68,6 +71,10 @@ CANARY_STEPS = [{"set_weight": 25}, {"analysis": {"templates": ["app_success_rat
                 {"set_weight": 75}, {"analysis": {"templates": ["app_success_rate"]}},
                 {"set_weight": 100}]
 GOAL_RATIO_TO_PING = 1.5
+# The good canary's goals: its wall time, and task executions beyond one per step.
+GOOD_CANARY_GOAL_SECONDS = 15
+GOOD_CANARY_GOAL_EXTRA_TASKS = 12
+PEERS_JSON = REPO / ".cache" / "benchmark-peers.json"
 # Per-task figures are always measured: the release overheads are computed against them.
 PARTS = ("tasks", "releases", "fleet", "clusters", "safety", "guard")
 CLUSTER_WAVES = [5, "50%", "100%"]
@@ -154,6 +161,11 @@ def seconds(duration):
 
 def tasks_of(report):
     return [task for play in report["plays"] for task in play["tasks"]]
+
+
+def task_executions(report):
+    """How many times a task ran for a host: a task skipped for a host did not run there."""
+    return sum(1 for task in tasks_of(report) for result in task["hosts"].values() if not result.get("skipped"))
 
 
 def median(values):
@@ -325,7 +337,7 @@ def slowest_tasks(report, count=5):
 
 
 def whole_release(cluster, playbook, extra, runs, rollout_floor):
-    walls, overheads, waits, slowest = [], [], [], []
+    walls, overheads, waits, slowest, tasks, executions = [], [], [], [], [], []
     for _run in range(runs):
         namespace = cluster.namespace()
         try:
@@ -337,11 +349,42 @@ def whole_release(cluster, playbook, extra, runs, rollout_floor):
         walls.append(wall)
         waits.append(wait)
         slowest.append(slowest_tasks(report))
+        tasks.append(len(tasks_of(report)))
+        executions.append(task_executions(report))
         overheads.append(wall - sum(wait.values()))
-    # The waits and slowest tasks shown are those of the run nearest the median wall time.
+    # The waits, tasks and slowest tasks shown are those of the run nearest the median wall time.
     index = min(range(len(walls)), key=lambda run: abs(walls[run] - median(walls)))
     return {"wall_seconds": median(walls), "overhead_seconds": median(overheads),
-            "waits_seconds": waits[index], "slowest_tasks": slowest[index], "tasks": len(tasks_of(report)), "samples": runs}
+            "waits_seconds": waits[index], "slowest_tasks": slowest[index], "tasks": tasks[index],
+            "task_executions": executions[index], "samples": runs}
+
+
+def peer_wall_seconds(peers_report, workload, system):
+    """A system's median wall time of a workload in a peer benchmark report (None: no report, or no figure)."""
+    for entry in (peers_report or {}).get("workloads", []):
+        if entry["name"] == workload:
+            return entry["systems"].get(system, {}).get("wall_seconds")
+    return None
+
+
+def good_canary_goals(row, steps, peers_report):
+    """The good canary's goals beside its figures: a wall time, task executions at most one per step plus a
+    fixed few, and Argo Rollouts' wall time from the peer benchmark for reference."""
+    most_tasks = len(steps) + GOOD_CANARY_GOAL_EXTRA_TASKS
+    argo = peer_wall_seconds(peers_report, GOOD_CANARY, "argo-rollouts")
+    wall_pass = row["wall_seconds"] <= GOOD_CANARY_GOAL_SECONDS
+    tasks_pass = row["task_executions"] <= most_tasks
+    return {"steps": len(steps), "goal_wall_seconds": GOOD_CANARY_GOAL_SECONDS, "wall_pass": wall_pass,
+            "goal_task_executions": most_tasks, "task_executions_pass": tasks_pass, "pass": wall_pass and tasks_pass,
+            "argo_rollouts_wall_seconds": argo, "argo_rollouts_date": None if argo is None else peers_report["date"]}
+
+
+def read_peers_report(path):
+    """The peer benchmark's saved report, None when it has not been run here."""
+    try:
+        return json.loads(Path(path).read_text())
+    except FileNotFoundError:
+        return None
 
 
 # ---------------------------------------------------------------------------------------------- fleet
@@ -628,15 +671,17 @@ def table(results):
     lines.append("metric_gate evaluator: %.2f ms per measurement beyond a %.2f ms Prometheus round trip "
                  "(goal %s) %s" % (evaluator["ms_per_measurement"], evaluator["round_trip_ms"], evaluator["goal"],
                                    verdict(evaluator["pass"])))
-    releases = [(name, results[name]) for name in ("canary", "blue_green") if name in results]
+    releases = [(name, results[name]) for name in ("canary", "good_canary", "blue_green") if name in results]
     if releases:
-        lines += ["", "%-12s %-8s %-9s %-8s %-8s %-9s %s" % (
-            "release", "wall", "overhead", "gates", "pauses", "rollouts", "tasks")]
+        lines += ["", "%-12s %-8s %-9s %-8s %-8s %-9s %-6s %s" % (
+            "release", "wall", "overhead", "gates", "pauses", "rollouts", "tasks", "executed")]
     for name, row in releases:
         waits = row["waits_seconds"]
-        lines.append("%-12s %-8s %-9s %-8s %-8s %-9s %d" % (
+        lines.append("%-12s %-8s %-9s %-8s %-8s %-9s %-6d %d" % (
             name, fmt(row["wall_seconds"]), fmt(row["overhead_seconds"]), fmt(waits["gates"]),
-            fmt(waits["pauses"]), fmt(waits["rollouts"]), row["tasks"]))
+            fmt(waits["pauses"]), fmt(waits["rollouts"]), row["tasks"], row["task_executions"]))
+    if "good_canary" in results:
+        lines.append(good_canary_line(results["good_canary"]))
     if "fleet" in results or "fleet_clusters" in results:
         lines += ["", "%-15s %-9s %-9s %-12s %-10s %-7s %s" % (
             "fleet (apps)", "wall", "per app", "CPU per app", "peak RSS", "failed", "goal: per app falls as the fleet grows")]
@@ -673,6 +718,16 @@ def table(results):
                 fmt(row["decision_to_safe_seconds"]), verdict(row["pass"]),
                 " ".join(fmt(span) for span in row["spans_seconds"]))]
     return "\n".join(lines)
+
+
+def good_canary_line(row):
+    argo = ("Argo Rollouts %s in the peer benchmark of %s" % (fmt(row["argo_rollouts_wall_seconds"]),
+                                                              row["argo_rollouts_date"])
+            if row["argo_rollouts_wall_seconds"] is not None else "Argo Rollouts not measured")
+    return ("good_canary goals: wall %s <= %s %s (%s); %d task executions <= %d steps + %d = %d %s" % (
+        fmt(row["wall_seconds"]), fmt(row["goal_wall_seconds"]), verdict(row["wall_pass"]), argo,
+        row["task_executions"], row["steps"], GOOD_CANARY_GOAL_EXTRA_TASKS, row["goal_task_executions"],
+        verdict(row["task_executions_pass"])))
 
 
 def main():
@@ -717,6 +772,11 @@ def main():
         floor = next(row["seconds"] for row in results["per_task"] if row["task"] == "rollout_status")
         results["canary"] = whole_release(cluster, "canary.yml", {"pd_canary_router": "gateway_api",
                                                                   "pd_canary_steps": CANARY_STEPS}, runs, floor)
+        save()
+        # The query's namespace and application are the playbook's own, filled in by Ansible.
+        steps = good_canary_steps("{{ pd_namespace }}", "{{ inventory_hostname }}", "istio")
+        row = whole_release(cluster, "canary.yml", {"pd_canary_router": "istio", "pd_canary_steps": steps}, runs, floor)
+        results["good_canary"] = dict(row, **good_canary_goals(row, steps, read_peers_report(PEERS_JSON)))
         save()
         results["blue_green"] = whole_release(cluster, "blue_green.yml", {}, runs, floor)
         save()
