@@ -19,14 +19,13 @@ from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.
     StrategyRun,
 )
 from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.release_position import (
+    COLOR_LABEL,
     UNFINISHED_PHASES,
     blue_green_position,
     recorded_release_refusal,
 )
 from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.release_record import read_traffic
 
-COLOR_LABEL = "terragonlabs.io/color"
-NAME_LABEL = "app.kubernetes.io/name"
 PROMOTE_HINT = "playbooks/promote.yml or playbooks/abort.yml"
 
 
@@ -49,9 +48,6 @@ class BlueGreen(StrategyRun):
         self.blue_green = self.params["blue_green"] or {}
 
     # Names and helpers.
-    def deployment(self, color):
-        return "%s-%s" % (self.app, color)
-
     @property
     def active(self):
         return self.cursor["active_color"]
@@ -76,12 +72,7 @@ class BlueGreen(StrategyRun):
 
     def switch(self, weight):
         """Points the active Service at the new color (100) or back at the old one (0)."""
-        selector = {NAME_LABEL: self.app}
-        self.release.switch("service", self.deployment(self.active), self.deployment(self.new), weight=weight,
-                            service={"active_service": self.blue_green["active_service"],
-                                     "stable_selector": dict(selector, **{COLOR_LABEL: self.active}),
-                                     "canary_selector": dict(selector, **{COLOR_LABEL: self.new})})
-        self.changed = True
+        self.select(self.blue_green["active_service"], self.active, self.new, weight)
 
     # Where the release stands.
     def read_state(self, version):

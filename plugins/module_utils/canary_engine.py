@@ -5,7 +5,11 @@
 call at a time. The first call of a run works out where the release stands, takes the lock and
 brings the canary up; each later call runs the next step; the last promotes. Each call returns a
 cursor the next one is given back, so the play shows progress once per step while one abort path
-and one promote path do the work, in process: traffic first, then sizes, record, events."""
+and one promote path do the work, in process: traffic first, then sizes, record, events.
+
+The versions take turns in two slots (release_position.CANARY_SLOTS), as Argo Rollouts' ReplicaSets
+do: the new version comes up in the idle slot behind the canary Service, and its promotion moves the
+stable Service's selector to it, so its pods start once; the old slot is then scaled to zero."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -19,16 +23,22 @@ from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.
     canary_plan,
 )
 from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.kube_module import ModuleFailure
-from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.naming import VERSION_LABEL
+from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.manifests import NAME_LABEL
+from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.naming import (
+    VERSION_LABEL,
+    label_selector,
+)
 from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.release_engine import (
     Paused,
     StrategyRun,
     checked_metrics,
 )
 from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.release_position import (
+    SLOT_LABELS,
     UNFINISHED_PHASES,
     canary_position,
     recorded_release_refusal,
+    selected_slot,
 )
 
 PASSING_VERDICTS = ("Successful", "Inconclusive")
@@ -41,14 +51,6 @@ def measurement_delay(interval, last_measured, now):
     if last_measured is None:
         return float(interval)
     return round(min(float(interval), max(0.0, interval - (now - last_measured))), 3)
-
-
-def stable_to_undo(record, stable_version, stable_updating):
-    """Whether an abort puts stable back a revision: a promotion had begun updating it, in this run or
-    in a killed one (stable runs the unfinished release's version, not the one it recorded replacing)."""
-    recorded_from = (record.get("details") or {}).get("stable_version") or ""
-    return bool(stable_updating or (record.get("phase") in UNFINISHED_PHASES and record.get("version") == stable_version
-                                    and recorded_from and recorded_from != stable_version))
 
 
 class Canary(StrategyRun):
@@ -72,8 +74,25 @@ class Canary(StrategyRun):
         self.background_templates = background.get("templates") or []
 
     # Names and helpers.
-    def deployment(self, track):
-        return "%s-%s" % (self.app, track)
+    def track(self, name):
+        """The slot name's Deployment and Services, built here rather than given: which labels tell
+        the slots apart is the engine's to know, an abort included. The stable Service selects the
+        slot too, but is applied only by a first release; with no router both slots share it."""
+        selector = {SLOT_LABELS[name]: name}
+        if self.router == "replicas":
+            services = [{"name": self.canary["stable_service"]}]
+        else:
+            services = [{"name": self.canary["canary_service"], "selector": selector},
+                        {"name": self.canary["stable_service"], "selector": selector}]
+        return {"name": name, "deployment": None, "pod_labels": selector, "services": services}
+
+    @property
+    def stable_slot(self):
+        return self.cursor["stable_slot"]
+
+    @property
+    def new_slot(self):
+        return self.cursor["new_slot"]
 
     @property
     def background(self):
@@ -81,23 +100,39 @@ class Canary(StrategyRun):
         return self.background_metrics_given + self.template_metrics(
             self.background_templates, "background", self.gate_service, self.background_interval)
 
-    def objects(self, track, replicas):
-        objects = self.track_objects(track)
-        for body in objects:
+    def objects(self, replicas):
+        """The new slot's Deployment at replicas, its PodDisruptionBudget and the canary Service; the
+        stable Service only for a first release: later its selector moves only at promotions."""
+        objects = []
+        for body in self.track_objects(self.new_slot):
+            if body["kind"] == "Service" and body["metadata"]["name"] == self.canary["stable_service"] \
+                    and self.stable_slot:
+                continue
             if body["kind"] == "Deployment":
                 body["spec"] = dict(body["spec"], replicas=replicas)
+            objects.append(body)
         return objects
 
     # Where the release stands.
     def read_state(self, version):
+        """The record and the position: the slot the stable Service selects and the version each of
+        the application's Deployments runs."""
         record = self.release.read_record()
-        stable = self.release.read("Deployment", self.deployment("stable"))
-        stable_version = ((stable or {}).get("metadata", {}).get("labels") or {}).get(VERSION_LABEL, "")
+        serving_slot = selected_slot(((self.release.read("Service", self.canary["stable_service"]) or {})
+                                      .get("spec") or {}).get("selector"))
+        deployments = self.module.client.list("apps/v1", "deployments", self.namespace,
+                                              label_selector=label_selector({NAME_LABEL: self.app}))["items"]
+        versions = dict((d["metadata"]["name"][len(self.app) + 1:], (d["metadata"].get("labels") or {}).get(
+            VERSION_LABEL, "")) for d in deployments if d["metadata"]["name"].startswith(self.app + "-"))
         action = self.params["action"]
-        position = canary_position(record, stable_version, version, len(self.plan),
+        position = canary_position(record, serving_slot, versions, version, len(self.plan),
                                    full=action == "promote" and self.canary["full"],
                                    past_pause=action == "promote" and record.get("phase") == "paused")
-        return record, stable_version, position
+        return record, position
+
+    def take_position(self, position):
+        self.cursor.update((key, position[key]) for key in (
+            "stable_slot", "new_slot", "stable_version", "switched", "undo_stable"))
 
     def refuse_other(self, record):
         if record.get("phase") in UNFINISHED_PHASES and record.get("version") != self.version:
@@ -128,49 +163,55 @@ class Canary(StrategyRun):
             self.cursor["version"] = self.params["version"]
         if action == "abort":
             return self.abort_run()
-        record, stable_version, position = self.read_state(self.version)
+        record, position = self.read_state(self.version)
+        self.take_position(position)
         if position["released"]:
             if record.get("phase") == "promoted" and record.get("version") == self.version:
                 self.release.wait_out_lock()  # a run killed after it recorded the promotion
             return self.result(True, "%s %s already serves all traffic (%s); nothing to release." % (
-                self.app, self.version, self.deployment("stable")))
+                self.app, self.version, self.deployment(self.stable_slot)))
         if self.module.check_mode:
-            return self.check(stable_version, position)
+            return self.check(position)
         self.refuse_other(record)
-        state = [record, stable_version, position]
+        state = [record, position]
 
         def read_again():
             state[:] = self.read_state(self.version)
-            if state[2]["released"]:
+            if state[1]["released"]:
                 raise ModuleFailure("%s %s was released by the run that held the lock meanwhile; run again to "
                                     "finish what it left." % (self.app, self.version))
             self.refuse_other(state[0])
+            self.take_position(state[1])
 
         self.take_lock(read_again)
-        record, stable_version, position = state
-        self.cursor.update(record=record, stable_version=stable_version, next=position["start_step"],
-                           resuming=position["resuming"], stable_updating=False, promoted=False)
-        return self.guarded(self.first_release if not stable_version else self.bring_up)
+        record, position = state
+        self.cursor.update(record=record, next=position["start_step"], resuming=position["resuming"], promoted=False)
+        return self.guarded(self.bring_up if position["stable_version"] else self.first_release)
 
-    def check(self, stable_version, position):
+    def check(self, position):
         """Check mode: the new objects go through a server-side dry run, and the plan is shown."""
+        stable_version = position["stable_version"]
         if stable_version:
-            self.release.apply(self.objects("canary", 0), dry_run=True)
-            plan = ["would release %s %s as a canary beside %s, through the %s router, from step %d:" % (
-                self.app, self.version, stable_version, self.router, position["start_step"])]
+            self.release.apply(self.objects(0), dry_run=True)
+            plan = ["would release %s %s as a canary on %s beside %s on %s, through the %s router, from step %d:" % (
+                self.app, self.version, self.deployment(self.new_slot), stable_version,
+                self.deployment(self.stable_slot), self.router, position["start_step"])]
             plan += ["step %d: %s" % (entry["index"], entry["summary"]) for entry in self.plan[position["start_step"]:]]
-            plan.append("then promote: stable to %s, all traffic back on stable, the canary to 0 replicas" % self.version)
+            plan.append("then promote: %s at %d replicas takes all traffic, %s then %s to 0 replicas" % (
+                self.deployment(self.new_slot), self.replicas,
+                "the stable Service %s selects it, the canary's weight back to 0," % self.canary["stable_service"]
+                if self.router != "replicas" else "", self.deployment(self.stable_slot)))
         else:
-            self.release.apply(self.objects("stable", self.replicas), dry_run=True)
-            plan = ["would release %s %s as its first version, on stable with %d replicas" % (
-                self.app, self.version, self.replicas)]
+            self.release.apply(self.objects(self.replicas), dry_run=True)
+            plan = ["would release %s %s as its first version, on %s with %d replicas" % (
+                self.app, self.version, self.deployment(self.new_slot), self.replicas)]
         return self.result(True, plan[0], plan=plan)
 
     def first_release(self):
         self.record(release_id=self.release.release_id(self.version), strategy="canary", version=self.version,
-                    phase="progressing", step="first-release", new_revision=self.deployment("stable"),
+                    phase="progressing", step="first-release", new_revision=self.new_slot,
                     new_images={"app": self.params["image"]}, details={"router": self.router})
-        self.deploy("stable", self.replicas)
+        self.deploy(self.replicas)
         self.create_route()
         self.record(phase="promoted", step="promoted", details={"weight": "0", "traffic": "stable"})
         self.cursor["promoted"] = True
@@ -178,19 +219,19 @@ class Canary(StrategyRun):
         return self.result(True, "released %s %s as its first version" % (self.app, self.version))
 
     def bring_up(self):
-        """Records the release (or its resumption), and brings the canary up beside stable."""
+        """Records the release (or its resumption), and brings the canary up in the idle slot."""
         start = self.cursor["next"]
         stable_version = self.cursor["stable_version"]
         if self.cursor["resuming"]:
             self.record(phase="progressing", step="resuming at %d" % start)
         else:
             self.record(release_id=self.release.release_id(self.version), strategy="canary", version=self.version,
-                        phase="progressing", step="preflight", stable_revision=self.deployment("stable"),
-                        new_revision=self.deployment("canary"), new_images={"app": self.params["image"]},
+                        phase="progressing", step="preflight", stable_revision=self.stable_slot,
+                        new_revision=self.new_slot, new_images={"app": self.params["image"]},
                         details={"stable_version": stable_version, "router": self.router, "step_index": "0",
                                  "weight": "0"})
-            self.event("started", "%s %s canary release started beside %s (%s router, %d steps)." % (
-                self.app, self.version, stable_version, self.router, len(self.plan)),
+            self.event("started", "%s %s canary release started on %s beside %s (%s router, %d steps)." % (
+                self.app, self.version, self.deployment(self.new_slot), stable_version, self.router, len(self.plan)),
                 stable_version=stable_version, router=self.router)
         analysed = self.background_metrics_given or self.background_templates or any(
             entry["type"] == "analysis" for entry in self.plan)
@@ -199,18 +240,19 @@ class Canary(StrategyRun):
                 {"name": "metric-source", "query": "vector(1)", "success": {"min": 1}}])
             if checked["verdict"] != "Successful":
                 raise ModuleFailure("metric gate %s" % checked["message"])
-        self.release.wait_for(self.deployment("stable"), 0, None)
+        self.release.wait_for(self.deployment(self.stable_slot), 0, None)
         replicas = self.plan[start - 1]["canary_replicas"] if start else 0
         if self.cursor["resuming"]:
             # A run killed after a step's switch but before the next step's record left the route one
             # step ahead of the record: the canary keeps at least its live size until the weight is re-applied.
-            live = self.release.read("Deployment", self.deployment("canary"))
+            live = self.release.read("Deployment", self.deployment(self.new_slot))
             replicas = max(replicas, (live or {}).get("spec", {}).get("replicas") or 0)
-        self.release.apply(self.objects("canary", replicas), dry_run=True)
+        self.release.apply(self.objects(replicas), dry_run=True)
         self.create_route()
-        self.deploy("canary", replicas)
+        self.deploy(replicas)
         self.cursor["replicas"] = replicas
-        if start:
+        # A promotion killed once the stable Service selected the new slot goes straight on with it.
+        if start and not self.cursor["switched"]:
             self.set_weight(self.plan[start - 1]["weight"], self.plan[start - 1]["canary_replicas"])
         return self.result(False, "%s %s beside %s: the canary is up, from step %d" % (
             "resumed" if self.cursor["resuming"] else "started", self.version, stable_version, start))
@@ -249,7 +291,7 @@ class Canary(StrategyRun):
     # Steps.
     def switch(self, **request):
         if self.router == "replicas":
-            return self.release.switch("replicas", self.deployment("stable"), self.deployment("canary"),
+            return self.release.switch("replicas", self.deployment(self.stable_slot), self.deployment(self.new_slot),
                                        replicas={"total": self.replicas}, **request)
         return self.release.switch(self.router, self.canary["stable_service"], self.canary["canary_service"],
                                    route=self.canary["route"], **request)
@@ -260,20 +302,20 @@ class Canary(StrategyRun):
         timeout, deadline = self.params["rollout_timeout"], self.params["progress_deadline"]
         current = self.cursor["replicas"]
         if self.router != "replicas" and replicas > current:
-            self.release.scale(self.deployment("canary"), replicas, wait=True, timeout=timeout,
+            self.release.scale(self.deployment(self.new_slot), replicas, wait=True, timeout=timeout,
                                progress_deadline=deadline)
         if self.router == "replicas":
             stable_target = self.replicas - int(math.ceil(self.replicas * weight / 100.0))
-            stable = self.release.read("Deployment", self.deployment("stable"))
+            stable = self.release.read("Deployment", self.deployment(self.stable_slot))
             if stable_target > stable["spec"].get("replicas", 1):
-                self.release.scale(self.deployment("stable"), stable_target, wait=True, timeout=timeout)
+                self.release.scale(self.deployment(self.stable_slot), stable_target, wait=True, timeout=timeout)
         self.switch(weight=weight)
         self.changed = True
         if self.router != "replicas" and replicas < current:
-            self.release.scale(self.deployment("canary"), replicas)
+            self.release.scale(self.deployment(self.new_slot), replicas)
         if self.router == "replicas":
-            for track in ("canary", "stable"):
-                self.release.wait_for(self.deployment(track), timeout, deadline)
+            for slot in (self.new_slot, self.stable_slot):
+                self.release.wait_for(self.deployment(slot), timeout, deadline)
         self.cursor["replicas"] = replicas
 
     def pause(self, reason):
@@ -323,10 +365,11 @@ class Canary(StrategyRun):
         if result["verdict"] == "Inconclusive":
             self.pause("the %s analysis was inconclusive: %s" % (name, result["message"]))
 
-    def deploy(self, track, replicas):
-        self.release.apply(self.objects(track, replicas))
+    def deploy(self, replicas):
+        self.release.apply(self.objects(replicas))
         self.changed = True
-        self.release.wait_for(self.deployment(track), self.params["rollout_timeout"], self.params["progress_deadline"])
+        self.release.wait_for(self.deployment(self.new_slot), self.params["rollout_timeout"],
+                              self.params["progress_deadline"])
 
     def create_route(self):
         if self.canary["route_object"]:
@@ -334,19 +377,31 @@ class Canary(StrategyRun):
 
     # The one promote path.
     def promote(self):
+        """The new slot at full size takes all traffic; with a router the stable Service then selects
+        it and the route goes back to stable alone, so its pods become stable's as they are (with no
+        router the replica split at 100% is the promotion); the old slot goes to zero."""
         self.record(step="promoting", details={"step_index": str(len(self.plan))})
         self.set_weight(100, self.replicas)
-        self.cursor["stable_updating"] = True
-        self.deploy("stable", self.replicas)
-        self.switch(weight=0, remove_managed_routes=self.router in ROUTE_ROUTERS)
+        if self.router != "replicas":
+            self.select_stable(self.new_slot)
+            self.switch(weight=0, remove_managed_routes=self.router in ROUTE_ROUTERS)
         self.cursor["promoted"] = True
         if self.router != "replicas":
-            self.release.scale(self.deployment("canary"), 0)
+            self.release.scale(self.deployment(self.stable_slot), 0)
         self.record(phase="promoted", step="promoted", details={"weight": "0", "traffic": "stable"})
-        self.event("promoted", "%s %s promoted: stable runs it and takes all traffic." % (self.app, self.version),
-                   traffic="stable", previous_version=self.cursor["stable_version"])
+        self.event("promoted", "%s %s promoted: %s is stable and takes all traffic." % (
+            self.app, self.version, self.deployment(self.new_slot)),
+            traffic="stable", previous_version=self.cursor["stable_version"])
         self.release.give_back_lock()
         return self.result(True, "promoted %s %s" % (self.app, self.version))
+
+    def select_stable(self, slot):
+        """Points the stable Service at the slot's pods (its track's pod labels), refusing a slot
+        without ready pods."""
+        if slot == self.new_slot:
+            self.cursor["switched"] = True  # before: an abort then moves it back whether or not it moved
+        self.select(self.canary["stable_service"], self.stable_slot, self.new_slot, 100 if slot == self.new_slot else 0)
+        self.cursor["switched"] = slot == self.new_slot
 
     # The one abort path.
     def abort_run(self):
@@ -356,11 +411,10 @@ class Canary(StrategyRun):
                 self.app, self.version))
         waited = self.release.take_lock()
         try:
-            record, stable_version, _position = self.read_state(self.version)
+            record, position = self.read_state(self.version)
             if waited:
                 self.refuse_unless_under_way(record, "abort", again=True)
-            self.cursor.update(record=record, stable_version=stable_version)
-            self.cursor.setdefault("stable_updating", False)
+            self.take_position(position)
             self.abort(self.cursor.pop("abort_reason", None) or "aborted by %s" % self.cursor["holder"])
             self.cursor.pop("pending", None)
         finally:
@@ -368,18 +422,27 @@ class Canary(StrategyRun):
         return self.result(True, "aborted %s %s: all traffic back on stable" % (self.app, self.version))
 
     def abort(self, reason):
-        """Traffic goes back to stable first; stable itself is put back only when a promotion had
-        begun updating it. The failed analysis is recorded and reported even when the way back fails."""
-        record, stable_version = self.cursor.get("record") or {}, self.cursor.get("stable_version") or ""
+        """Traffic goes back to the old slot first: when a promotion had moved the stable Service, the
+        old slot is brought back to full size and the Service back to it before the route's weight
+        goes to 0; then the new slot goes to zero. The failed analysis is recorded and reported even
+        when the way back fails."""
         failed_gate = self.cursor.get("failed_gate")
+        timeout = self.params["rollout_timeout"]
+        old, new = self.deployment(self.stable_slot), self.deployment(self.new_slot)
         try:
-            if stable_to_undo(record, stable_version, self.cursor.get("stable_updating")):
-                self.release.undo(self.deployment("stable"), self.params["rollout_timeout"])
-            if stable_version:
-                if self.router != "replicas" or self.release.read("Deployment", self.deployment("canary")):
-                    self.switch(weight=0, remove_managed_routes=self.router in ROUTE_ROUTERS)
-                if self.router != "replicas":
-                    self.release.scale(self.deployment("canary"), 0, missing_ok=True)
+            if self.cursor.get("undo_stable"):
+                self.release.undo(old, timeout)
+            if self.cursor.get("stable_version") and self.router == "replicas":
+                if self.release.read("Deployment", new):
+                    self.cursor.setdefault("replicas", 0)
+                    self.set_weight(0, 0)
+            elif self.cursor.get("stable_version"):
+                if self.cursor.get("switched"):
+                    self.release.scale(old, self.replicas, wait=True, timeout=timeout,
+                                       progress_deadline=self.params["progress_deadline"])
+                    self.select_stable(self.stable_slot)
+                self.switch(weight=0, remove_managed_routes=self.router in ROUTE_ROUTERS)
+                self.release.scale(new, 0, missing_ok=True)
         finally:
             if failed_gate:
                 self.record(gate=(failed_gate["verdict"], "%s: %s" % (failed_gate["name"], failed_gate["message"])))

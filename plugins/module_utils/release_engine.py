@@ -20,7 +20,10 @@ from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.
     ModuleFailure,
     client_failure,
 )
-from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.manifests import workload_objects
+from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.manifests import (
+    NAME_LABEL,
+    workload_objects,
+)
 from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.metrics.gate import build_gate
 from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.metrics.options import METRICS_OPTION
 from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.metrics.providers.base import (
@@ -394,10 +397,18 @@ class StrategyRun(object):
                                           freeze_override=freeze["override"])
         return self.release.record(**changes)
 
+    def deployment(self, name):
+        """The Deployment of the track, color or slot name."""
+        return "%s-%s" % (self.app, name)
+
+    def track(self, name):
+        """The track or color `name` of the tracks given, or None."""
+        return next((track for track in self.params["tracks"] if track["name"] == name), None)
+
     def track_objects(self, name):
         """The new version's objects of the track or color `name`, built as data: its Services, its
         Deployment and, with more than one replica, its PodDisruptionBudget."""
-        track = next((track for track in self.params["tracks"] if track["name"] == name), None)
+        track = self.track(name)
         workload = self.params["workload"]
         if track is None or workload is None:
             raise ModuleFailure("tracks and workload must describe the %s Deployment to deploy it" % name)
@@ -409,6 +420,17 @@ class StrategyRun(object):
             progress_deadline_seconds=DEFAULT_PROGRESS_DEADLINE if progress_deadline is None else progress_deadline,
             pod_labels=track["pod_labels"], pod_annotations=workload["pod_annotations"], services=track["services"],
             config=workload["config"])
+
+    def select(self, service, old, new, weight):
+        """Points the Service at the pods of the track or color new (weight 100) or old (0), as their
+        pod labels select them: the Service's traffic moves all at once."""
+        def selector(name):
+            return dict({NAME_LABEL: self.app}, **self.track(name)["pod_labels"])
+
+        self.release.switch("service", self.deployment(old), self.deployment(new), weight=weight,
+                            service={"active_service": service, "stable_selector": selector(old),
+                                     "canary_selector": selector(new)})
+        self.changed = True
 
     def result(self, ended, progress, **extra):
         return dict(extra, changed=self.changed or bool(self.release.events), ended=ended, cursor=self.cursor,

@@ -38,13 +38,66 @@ def _unfinished(record, version, strategy=None):
             and (strategy is None or record.get("strategy") == strategy))
 
 
-def canary_position(record, stable_version, version, steps, full=False, past_pause=False):
-    """released: stable already runs version and no release of it is unfinished (a promotion killed
-    after stable was updated is unfinished, not done). resuming: a recorded release of version goes
-    on where it stopped. start_step: the step a run starts at - after the pause a promotion ends,
-    or past every step with full."""
+COLOR_LABEL = "terragonlabs.io/color"
+TRACK_LABEL = "terragonlabs.io/track"
+# The two Deployments a canary application's versions take turn in, as blue-green's colors; the
+# stable Service selects the stable one's pods. Releases before the slots ran two Deployments,
+# APP-stable and APP-canary (pods labelled terragonlabs.io/track): they are slots too, left once
+# a release by the slots is promoted. {slot: the pod label whose value is the slot's name}
+CANARY_SLOTS = ("blue", "green")
+LEGACY_STABLE_SLOT = "stable"
+SLOT_LABELS = {"blue": COLOR_LABEL, "green": COLOR_LABEL, LEGACY_STABLE_SLOT: TRACK_LABEL, "canary": TRACK_LABEL}
+
+
+def selected_slot(selector):
+    """The slot whose pods a Service's selector picks, or "" (none, or both: the replicas router's)."""
+    return next((slot for slot, label in SLOT_LABELS.items() if (selector or {}).get(label) == slot), "")
+
+
+def idle_slot(serving):
+    """The slot (or color) a new version goes to beside the one serving: the other of blue and green."""
+    return "green" if serving == "blue" else "blue"
+
+
+def recorded_slot(revision):
+    """The slot a canary record names: the slot itself, or the Deployment (APP-stable, APP-canary) a
+    record of the two-Deployment layout names."""
+    return (revision or "").rsplit("-", 1)[-1]
+
+
+def stable_slot(record, serving_slot, versions):
+    """The slot stable runs in, when no release of it is unfinished: the one the stable Service
+    selects, else (the replicas router's Service selects both) the one the last canary record left
+    serving - its new slot once promoted or rolled back, its old one once aborted; a record of the
+    two-Deployment layout left APP-stable serving whatever its phase."""
+    if serving_slot:
+        return serving_slot
+    if record.get("strategy") != "canary":
+        return ""
+    new, old = recorded_slot(record.get("new_revision")), recorded_slot(record.get("stable_revision"))
+    if new not in CANARY_SLOTS:
+        return LEGACY_STABLE_SLOT if versions.get(LEGACY_STABLE_SLOT) else ""
+    return new if record.get("phase") in ("promoted", "rolled_back") else old
+
+
+def canary_position(record, serving_slot, versions, version, steps, full=False, past_pause=False):
+    """serving_slot: the slot the stable Service selects ("" when it selects none, or both);
+    versions: {slot: version} of the application's Deployments. stable_slot and new_slot: the slot
+    stable runs in and the one the release puts version into - an unfinished release's are its
+    record's, since its promotion may have moved the stable Service already (switched: it did).
+    released: stable already runs version and no release of it is unfinished. resuming: a
+    recorded release of version goes on where it stopped. start_step: the step a run starts at -
+    after the pause a promotion ends, or past every step with full. undo_stable: a release recorded
+    by the two-Deployment layout was killed while its promotion updated APP-stable, which an abort
+    puts back a revision."""
     record = record or {}
     unfinished = _unfinished(record, version, "canary")
+    if unfinished:
+        stable, new = recorded_slot(record.get("stable_revision")), recorded_slot(record.get("new_revision"))
+    else:
+        stable = stable_slot(record, serving_slot, versions)
+        new = idle_slot(stable)
+    stable_version = versions.get(stable, "") if stable else ""
     resuming = unfinished and bool(stable_version)
     if full:
         start_step = steps
@@ -53,8 +106,11 @@ def canary_position(record, stable_version, version, steps, full=False, past_pau
         start_step = recorded + (1 if past_pause else 0)
     else:
         start_step = 0
+    recorded_from = (record.get("details") or {}).get("stable_version") or ""
     return {"released": stable_version == str(version) and not unfinished, "resuming": resuming,
-            "start_step": start_step}
+            "start_step": start_step, "stable_slot": stable, "new_slot": new, "stable_version": stable_version,
+            "switched": resuming and serving_slot == new,
+            "undo_stable": resuming and stable_version == str(version) and recorded_from not in ("", stable_version)}
 
 
 def blue_green_position(record, serving_color, serving_version, version):
@@ -77,7 +133,7 @@ def blue_green_position(record, serving_color, serving_version, version):
     elif first_unfinished:
         position.update(active_color="", new_color=recorded_new, active_version="")
     else:
-        position.update(active_color=serving_color, new_color="green" if serving_color == "blue" else "blue",
+        position.update(active_color=serving_color, new_color=idle_slot(serving_color),
                         active_version=serving_version)
     return position
 

@@ -85,8 +85,10 @@ options:
     default: 3
   tracks:
     description:
-      - The Deployments the strategy runs - each track (C(canary), C(stable)) or color (C(blue), C(green)),
-        or under C(rolling) the application's own. The engine builds each one's objects as data when it
+      - The Deployments the strategy runs - each color (C(blue), C(green)) of a blue-green release, or under
+        C(rolling) the application's own. None under C(canary), whose engine builds its two slots itself
+        (C(APP-blue) and C(APP-green), pods labelled C(terragonlabs.io/color); C(APP-stable) and C(APP-canary),
+        pods labelled C(terragonlabs.io/track), for applications released before the slots). The engine builds each one's objects as data when it
         applies them (server-side) - its Services, its Deployment and, with more than one replica, its
         PodDisruptionBudget, as the P(terragonlabs.progressive_delivery.workload#role) role builds an
         application's - and sets each Deployment's C(spec.replicas) (and a rolling update's C(spec.strategy)).
@@ -103,7 +105,9 @@ options:
         description: The Deployment's name; O(app) and O(tracks[].name), joined by C(-), when not set.
         type: str
       pod_labels:
-        description: Labels added to the pods and to the Deployment's selector (the track or color).
+        description:
+          - Labels added to the pods and to the Deployment's selector (the track or color).
+          - A Service a release switches between colors selects the pods of the one whose labels it holds.
         type: dict
         default: {}
       services:
@@ -368,7 +372,12 @@ EXAMPLES = r"""
     app: modelcard-generator
     namespace: modelcard
     version: 2.0.0
-    objects: "{{ modelcard_objects }}"
+    image: ghcr.io/terragonlabs/modelcard-generator:2.0.0
+    # The engine builds the slots' Deployments (modelcard-generator-blue, -green) and Services from these.
+    workload:
+      port: 8080
+      health_path: /health
+      resources: {requests: {cpu: 100m, memory: 256Mi}}
     canary:
       router: istio
       route: modelcard-generator

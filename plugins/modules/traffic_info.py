@@ -31,11 +31,12 @@ attributes:
 """
 
 EXAMPLES = r"""
-- name: Read the current split of the Model Card Generator
+- name: Read the current split of the Model Card Generator (the canary role's stable and canary Services)
   terragonlabs.progressive_delivery.traffic_info:
     router: gateway_api
     namespace: modelcard
-    stable: modelcard-generator-stable
+    route: modelcard-generator
+    stable: modelcard-generator
     canary: modelcard-generator-canary
   register: split
 
@@ -58,7 +59,7 @@ weights:
   description: Percent of the traffic per backend, other backends of the route included.
   returned: success
   type: dict
-  sample: {web-stable: 90, web-canary: 10}
+  sample: {web: 90, web-canary: 10}
 header_route:
   description: The header route to the canary - C(headers) and C(cookie) - or null.
   returned: success
@@ -75,7 +76,7 @@ ready_endpoints:
       Istio subsets and V(replicas)).
   returned: success
   type: dict
-  sample: {web-stable: 3, web-canary: 1}
+  sample: {web: 3, web-canary: 1}
 subset_labels:
   description: Labels of the stable and canary subsets.
   returned: with the istio router in subset mode

@@ -86,7 +86,7 @@ EXAMPLES = r"""
     router: gateway_api
     namespace: modelcard
     route: modelcard-generator
-    stable: modelcard-generator-stable
+    stable: modelcard-generator
     canary: modelcard-generator-canary
     weight: 10
 
@@ -94,7 +94,7 @@ EXAMPLES = r"""
   terragonlabs.progressive_delivery.traffic_switch:
     router: istio
     namespace: modelcard
-    stable: modelcard-generator-stable
+    stable: modelcard-generator
     canary: modelcard-generator-canary
     header_route:
       cookie: canary=always
@@ -126,7 +126,7 @@ EXAMPLES = r"""
   terragonlabs.progressive_delivery.traffic_switch:
     router: nginx
     namespace: modelcard
-    stable: modelcard-generator-stable
+    stable: modelcard-generator
     canary: modelcard-generator-canary
     remove_managed_routes: true
 
@@ -136,8 +136,8 @@ EXAMPLES = r"""
     namespace: modelcard
     replicas:
       total: 4
-    stable: modelcard-generator-v1
-    canary: modelcard-generator-v2
+    stable: modelcard-generator-blue
+    canary: modelcard-generator-green
     weight: 25
 """
 
@@ -159,12 +159,12 @@ before:
       C(replicas) (V(replicas)), C(canary_ingress) (V(nginx), null when there is none).
   returned: success
   type: dict
-  sample: {weights: {web-stable: 100, web-canary: 0}, header_route: null, mirror: 0}
+  sample: {weights: {web: 100, web-canary: 0}, header_route: null, mirror: 0}
 after:
   description: The traffic after, as in RV(before); in check mode, as the server's dry run answered.
   returned: success
   type: dict
-  sample: {weights: {web-stable: 90, web-canary: 10}, header_route: {headers: {x-canary: "true"}, cookie: null}, mirror: 0}
+  sample: {weights: {web: 90, web-canary: 10}, header_route: {headers: {x-canary: "true"}, cookie: null}, mirror: 0}
 verified:
   description:
     - Whether RV(after) was confirmed by reading the objects back after writing (always true when

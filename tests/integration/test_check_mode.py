@@ -30,8 +30,11 @@ def versions_of_everything(api_client, namespace):
 @pytest.mark.parametrize("playbook, plan", [
     ("blue_green.yml", ["would release modelcard-generator 1.1.0 as modelcard-generator-green behind "
                         "modelcard-generator-preview, beside 1.0.0 on blue", "scale to 3 replicas and switch modelcard-generator to green"]),
-    ("canary.yml", ["would release modelcard-generator 1.1.0 as a canary beside 1.0.0, through the istio router",
-                    "step 0: 50% of traffic to the canary, 2 of 3 replicas", "step 1: pause 1s"]),
+    ("canary.yml", ["would release modelcard-generator 1.1.0 as a canary on modelcard-generator-green beside 1.0.0 "
+                    "on modelcard-generator-blue, through the istio router",
+                    "step 0: 50% of traffic to the canary, 2 of 3 replicas", "step 1: pause 1s",
+                    "then promote: modelcard-generator-green at 3 replicas takes all traffic, the stable Service "
+                    "modelcard-generator selects it"]),
     ("rolling.yml", ["would roll modelcard-generator from revision 1 to 1.1.0"])])
 def test_a_release_in_check_mode_changes_nothing_and_shows_its_plan(api_client, cluster, namespace, playbook, plan):
     variables = dict(QUICK, pd_namespace=namespace)

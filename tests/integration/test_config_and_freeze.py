@@ -180,8 +180,8 @@ def test_a_canary_promoted_after_its_pause_keeps_the_config_its_release_started_
     canary = {"pd_app_config": [{"name": "settings"}], "pd_canary_router": "replicas",
               "pd_canary_steps": [{"pause": {}}], "pd_canary_background_analysis": {}}
 
-    def stable_config():
-        pod = apps.read_namespaced_deployment(f"{APP}-stable", namespace).spec.template.spec
+    def stable_config():  # 1.0.0 went to blue, 1.1.0 to green, which its promotion made stable
+        pod = apps.read_namespaced_deployment(f"{APP}-green", namespace).spec.template.spec
         return core.read_namespaced_config_map(pod.containers[0].env_from[0].config_map_ref.name, namespace).data["MODE"]
 
     set_settings(core, namespace, "v1")
@@ -192,5 +192,6 @@ def test_a_canary_promoted_after_its_pause_keeps_the_config_its_release_started_
     # Changed while the release waits: the promotion still gives stable what the canary ran.
     set_settings(core, namespace, "v3")
     play(cluster, "promote.yml", namespace, **canary)
-    assert (apps.read_namespaced_deployment(f"{APP}-stable", namespace).metadata.labels["app.kubernetes.io/version"],
+    assert (apps.read_namespaced_deployment(f"{APP}-green", namespace).metadata.labels["app.kubernetes.io/version"],
             stable_config()) == ("1.1.0", "v2")
+    assert apps.read_namespaced_deployment(f"{APP}-blue", namespace).spec.replicas == 0

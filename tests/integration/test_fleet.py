@@ -126,7 +126,7 @@ def test_a_bad_version_in_the_first_wave_stops_a_fleet_across_two_clusters(
         # Each application is on its own cluster only.
         for app, group in APPS.items():
             other = apis["cluster_b" if group == "cluster_a" else "cluster_a"]
-            assert (("Deployment", f"{app}-stable") in snapshot(apis[group], namespace, app)
+            assert (("Deployment", f"{app}-blue") in snapshot(apis[group], namespace, app)
                     and not snapshot(other, namespace, app))
 
         later = {app: snapshot(apis[APPS[app]], namespace, app) for app, wave in WAVES.items() if wave > 1}

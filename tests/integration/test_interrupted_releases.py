@@ -82,7 +82,7 @@ class BlueGreen(Strategy):
 
     @staticmethod
     def serving_version(api_client, namespace):
-        """The version that takes all users' traffic."""
+        """The version that takes all users' traffic: the color (or canary slot) its Service selects."""
         color = client.CoreV1Api(api_client).read_namespaced_service(APP, namespace).spec.selector[
             "terragonlabs.io/color"]
         return deployment_version(api_client, namespace, f"{APP}-{color}")
@@ -112,7 +112,7 @@ class Canary(Strategy):
     def serving_version(cls, api_client, namespace):
         if cls.backends(api_client, namespace).get(f"{APP}-canary", 0) > 0:
             return None  # split between two versions
-        return deployment_version(api_client, namespace, f"{APP}-stable")
+        return BlueGreen.serving_version(api_client, namespace)  # the slot the stable Service selects
 
 
 class Rolling(Strategy):

@@ -8,7 +8,6 @@ import datetime
 import pytest
 
 from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils import release_record as rr
-from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.canary_engine import stable_to_undo
 from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.release_config import (
     all_recorded_copies,
     restored_copies,
@@ -102,25 +101,37 @@ def test_an_old_release_is_promoted_or_aborted_while_unfinished_and_refused_once
     assert recorded_release_refusal(APP, old(calls), strategy, action) == refusal
 
 
-@pytest.mark.parametrize("calls, stable_version, options, expected", [
-    # promote.yml goes on after the recorded pause, or past every step with full.
-    (CANARY_PAUSED, "1.0.0", {"past_pause": True}, {"released": False, "resuming": True, "start_step": 2}),
-    (CANARY_PAUSED, "1.0.0", {"full": True}, {"released": False, "resuming": True, "start_step": 3}),
-    # Killed in its promotion after stable was updated: the promotion is finished, not skipped.
-    (CANARY_PROMOTING, "1.1.0", {}, {"released": False, "resuming": True, "start_step": 2}),
-    (CANARY_PROMOTED, "1.1.0", {}, {"released": True, "resuming": False, "start_step": 0}),
-])
-def test_an_old_canary_release_goes_on_where_its_record_says(calls, stable_version, options, expected):
-    assert canary_position(old(calls), stable_version, "1.1.0", 3, **options) == expected
+# The two-Deployment layout: the stable Service selects APP-stable's pods (terragonlabs.io/track: stable),
+# the old release's canary ran in APP-canary.
+OLD_LAYOUT = {"stable": "1.0.0", "canary": "1.1.0"}
 
 
-@pytest.mark.parametrize("calls, stable_version, undone", [
-    (CANARY_PROMOTING, "1.1.0", True),   # stable already runs the new version: put back
-    (CANARY_PROMOTING, "1.0.0", False),  # killed before stable was updated
-    (CANARY_PAUSED, "1.0.0", False),
+@pytest.mark.parametrize("calls, serving, versions, options, expected", [
+    # promote.yml goes on after the recorded pause, or past every step with full, with the old slots.
+    (CANARY_PAUSED, "stable", OLD_LAYOUT, {"past_pause": True}, {"resuming": True, "start_step": 2}),
+    (CANARY_PAUSED, "stable", OLD_LAYOUT, {"full": True}, {"resuming": True, "start_step": 3}),
+    # The replicas router's Service selects both tracks: the record names them.
+    (CANARY_PAUSED, "", OLD_LAYOUT, {"past_pause": True}, {"resuming": True, "start_step": 2}),
+    # Killed in its promotion after stable was updated: the promotion is finished, not skipped, and an
+    # abort puts APP-stable back a revision.
+    (CANARY_PROMOTING, "stable", {"stable": "1.1.0", "canary": "1.1.0"}, {},
+     {"resuming": True, "start_step": 2, "stable_version": "1.1.0", "undo_stable": True}),
+    (CANARY_PROMOTING, "stable", OLD_LAYOUT, {}, {"resuming": True, "start_step": 2}),
 ])
-def test_aborting_an_old_canary_release_puts_stable_back_only_when_its_promotion_updated_it(calls, stable_version, undone):
-    assert stable_to_undo(old(calls), stable_version, False) is undone
+def test_an_old_canary_release_goes_on_in_its_two_deployments(calls, serving, versions, options, expected):
+    position = dict({"released": False, "resuming": False, "start_step": 0, "stable_slot": "stable",
+                     "new_slot": "canary", "stable_version": "1.0.0", "switched": False, "undo_stable": False},
+                    **expected)
+    assert canary_position(old(calls), serving, versions, "1.1.0", 3, **options) == position
+
+
+@pytest.mark.parametrize("serving", ["stable", ""])
+def test_the_next_release_after_an_old_one_goes_to_a_slot_beside_app_stable(serving):
+    """Promoted by the old code, the version runs in APP-stable (the stable Service selects its track,
+    or with the replicas router the record tells): the next release goes to blue, beside it."""
+    position = canary_position(old(CANARY_PROMOTED), serving, {"stable": "1.1.0", "canary": "1.1.0"}, "1.2.0", 3)
+    assert (position["stable_slot"], position["new_slot"], position["stable_version"], position["released"]) == (
+        "stable", "blue", "1.1.0", False)
 
 
 @pytest.mark.parametrize("calls, serving, expected", [
@@ -155,8 +166,9 @@ def test_an_old_rolling_update_is_finished_or_undone_to_its_recorded_revision(ca
 def test_rolling_an_old_release_back_releases_the_earlier_version_anew():
     """rollback.yml releases the earlier version again through the engine, which neither takes it for
     released nor resumes the old release: a canary with no steps from step 0, blue-green on the idle color."""
-    assert canary_position(old(CANARY_PROMOTED), "1.1.0", "1.0.0", 0) == {
-        "released": False, "resuming": False, "start_step": 0}
+    position = canary_position(old(CANARY_PROMOTED), "stable", {"stable": "1.1.0", "canary": "1.1.0"}, "1.0.0", 0)
+    assert (position["released"], position["resuming"], position["start_step"], position["new_slot"]) == (
+        False, False, 0, "blue")
     assert blue_green_position(old(BG_DONE), "green", "1.1.0", "1.0.0") == {
         "switched": False, "first_unfinished": False, "cleanup_pending": False,
         "active_color": "green", "new_color": "blue", "active_version": "1.1.0"}

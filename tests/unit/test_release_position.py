@@ -10,36 +10,65 @@ from ansible_collections.terragonlabs.progressive_delivery.plugins.module_utils.
 )
 
 
-def canary_record(phase, version="1.1.0", step_index="2", strategy="canary"):
-    return {"strategy": strategy, "version": version, "phase": phase, "details": {"step_index": step_index}}
+def canary_record(phase, version="1.1.0", step_index="2", strategy="canary", old="blue", new="green"):
+    return {"strategy": strategy, "version": version, "phase": phase, "stable_revision": old, "new_revision": new,
+            "details": {"step_index": step_index, "stable_version": "1.0.0"}}
 
 
-@pytest.mark.parametrize("record, stable, options, released, resuming, start", [
+BLUE_1_0 = {"blue": "1.0.0"}
+BOTH = {"blue": "1.0.0", "green": "1.1.0"}
+
+
+@pytest.mark.parametrize("record, serving, versions, options, released, resuming, start", [
     # Nothing recorded: a first release, or a new one.
-    (None, "", {}, False, False, 0),
-    (None, "1.0.0", {}, False, False, 0),
+    (None, "", {}, {}, False, False, 0),
+    (None, "blue", BLUE_1_0, {}, False, False, 0),
     # This version serves and its release finished, whatever way: released.
-    (canary_record("promoted"), "1.1.0", {}, True, False, 0),
-    (canary_record("aborted", version="1.2.0"), "1.1.0", {}, True, False, 0),
+    (canary_record("promoted"), "green", BOTH, {}, True, False, 0),
+    (canary_record("aborted", version="1.2.0", old="green", new="blue"), "green", BOTH, {}, True, False, 0),
     # An unfinished release of this version resumes at its step...
-    (canary_record("progressing"), "1.0.0", {}, False, True, 2),
-    (canary_record("paused"), "1.0.0", {}, False, True, 2),
+    (canary_record("progressing"), "blue", BOTH, {}, False, True, 2),
+    (canary_record("paused"), "blue", BLUE_1_0, {}, False, True, 2),
     # ...after the pause a promotion ends, or past every step with full.
-    (canary_record("paused"), "1.0.0", {"past_pause": True}, False, True, 3),
-    (canary_record("paused"), "1.0.0", {"full": True}, False, True, 5),
-    # Killed during the promotion after stable was updated: unfinished, not released.
-    (canary_record("progressing"), "1.1.0", {}, False, True, 2),
+    (canary_record("paused"), "blue", BOTH, {"past_pause": True}, False, True, 3),
+    (canary_record("paused"), "blue", BOTH, {"full": True}, False, True, 5),
     # An unfinished first release (no stable yet) starts over.
-    (canary_record("progressing", step_index=None), "", {}, False, False, 0),
+    (canary_record("progressing", step_index=None, old=""), "blue", {"blue": "1.1.0"}, {}, False, False, 0),
     # An aborted release of this version, or another version's, starts at the beginning.
-    (canary_record("aborted"), "1.0.0", {}, False, False, 0),
-    (canary_record("paused", version="1.2.0"), "1.0.0", {}, False, False, 0),
+    (canary_record("aborted"), "blue", BOTH, {}, False, False, 0),
+    (canary_record("paused", version="1.2.0"), "blue", BOTH, {}, False, False, 0),
     # A blue-green record is no canary release to resume.
-    (canary_record("progressing", strategy="blue_green"), "1.0.0", {}, False, False, 0),
+    (canary_record("progressing", strategy="blue_green"), "blue", BOTH, {}, False, False, 0),
 ])
-def test_canary_position(record, stable, options, released, resuming, start):
-    assert canary_position(record, stable, "1.1.0", 5, **options) == {
-        "released": released, "resuming": resuming, "start_step": start}
+def test_canary_position(record, serving, versions, options, released, resuming, start):
+    position = canary_position(record, serving, versions, "1.1.0", 5, **options)
+    assert (position["released"], position["resuming"], position["start_step"]) == (released, resuming, start)
+
+
+@pytest.mark.parametrize("record, serving, versions, expected", [
+    # No release yet: blue first.
+    (None, "", {}, ("", "blue", "", False)),
+    # The stable Service selects blue: the release goes to green, and the other way round.
+    (None, "blue", BLUE_1_0, ("blue", "green", "1.0.0", False)),
+    (canary_record("promoted", version="1.0.0", old="blue", new="green"), "green", {"green": "1.0.0", "blue": "0.9"},
+     ("green", "blue", "1.0.0", False)),
+    # Killed at any step before the promotion moved the stable Service: its record's slots.
+    (canary_record("progressing"), "blue", BOTH, ("blue", "green", "1.0.0", False)),
+    # Killed once the promotion moved the stable Service, before the record said promoted (the old slot
+    # scaled to 0 or not): a re-run finishes the promotion, an abort goes back to blue.
+    (canary_record("progressing", step_index="5"), "green", BOTH, ("blue", "green", "1.0.0", True)),
+    # The stable Service of the replicas router selects both slots: the record says which serves -
+    # the new slot once promoted or rolled back, the old one once aborted.
+    (canary_record("promoted", version="1.0.0"), "", {"green": "1.0.0"}, ("green", "blue", "1.0.0", False)),
+    (canary_record("rolled_back", version="1.0.0"), "", {"green": "1.0.0"}, ("green", "blue", "1.0.0", False)),
+    (canary_record("aborted", version="1.2.0"), "", BOTH, ("blue", "green", "1.0.0", False)),
+    (canary_record("progressing"), "", BOTH, ("blue", "green", "1.0.0", False)),
+    # A first release aborted: nothing is stable.
+    (canary_record("aborted", version="1.2.0", old=""), "", {"green": "1.2.0"}, ("", "blue", "", False)),
+])
+def test_canary_slots(record, serving, versions, expected):
+    position = canary_position(record, serving, versions, "1.1.0", 5)
+    assert (position["stable_slot"], position["new_slot"], position["stable_version"], position["switched"]) == expected
 
 
 def bg_record(phase, version="1.1.0", old="blue", new="green", step="switch"):

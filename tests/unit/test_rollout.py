@@ -97,8 +97,9 @@ def test_a_wait_is_stalled_once_nothing_progressed_for_the_progress_deadline(dea
 @pytest.mark.parametrize("interval, unchanged_for, delay", [
     (1.0, 0.0, 0.1),   # the wait starts, or the counts just changed: read again soon
     (1.0, 0.1, 0.1),
-    (1.0, 0.4, 0.2),   # nothing changes: back off by half the time it has not changed
-    (1.0, 1.6, 0.8),
+    (1.0, 0.4, 0.1),
+    (1.0, 0.8, 0.2),   # nothing changes: back off by a quarter of the time it has not changed
+    (1.0, 1.6, 0.4),
     (1.0, 30.0, 1.0),  # never longer than the poll interval
     (5.0, 30.0, 5.0),
     (0.05, 0.0, 0.05),  # an interval below the first delay is kept
