@@ -153,7 +153,7 @@ class BlueGreen(StrategyRun):
                      if bg["auto_promote"] else "pause for %s" % PROMOTE_HINT,
                      "post-promotion gate: %s" % (", ".join(post) or "none"),
                      "keep %s for %d s, then scale it to 0" % (self.active, bg["scale_down_delay"])]
-        return self.result(True, plan[0], plan=plan)
+        return self.would(plan)
 
     # The calls of a run.
     def prepare(self):
@@ -255,8 +255,8 @@ class BlueGreen(StrategyRun):
         """action abort: the colors are the record's, since traffic may already have moved."""
         self.cursor.update(active_color=record.get("stable_revision") or "", new_color=record.get("new_revision") or "")
         if self.module.check_mode:
-            return self.result(True, "would abort %s %s: traffic back on %s, %s to 0 replicas" % (
-                self.app, self.version, self.active or "nothing", self.deployment(self.new)))
+            return self.would(["would abort %s %s: traffic back on %s, %s to 0 replicas" % (
+                self.app, self.version, self.active or "nothing", self.deployment(self.new))])
 
         def read_again():
             again = self.release.read_record()

@@ -205,7 +205,7 @@ class Canary(StrategyRun):
             self.release.apply(self.objects(self.replicas), dry_run=True)
             plan = ["would release %s %s as its first version, on %s with %d replicas" % (
                 self.app, self.version, self.deployment(self.new_slot), self.replicas)]
-        return self.result(True, plan[0], plan=plan)
+        return self.would(plan)
 
     def first_release(self):
         self.record(release_id=self.release.release_id(self.version), strategy="canary", version=self.version,
@@ -407,8 +407,8 @@ class Canary(StrategyRun):
     def abort_run(self):
         """action abort: takes the lock (waiting out a killed run's) and sends traffic back to stable."""
         if self.module.check_mode:
-            return self.result(True, "would abort %s %s: all traffic back on stable, the canary to 0 replicas" % (
-                self.app, self.version))
+            return self.would(["would abort %s %s: all traffic back on stable, the canary to 0 replicas" % (
+                self.app, self.version)])
         waited = self.release.take_lock()
         try:
             record, position = self.read_state(self.version)

@@ -432,6 +432,12 @@ class StrategyRun(object):
                                      "canary_selector": selector(new)})
         self.changed = True
 
+    def would(self, plan):
+        """Check mode's answer: the plan, step by step, reported as the change it would be, as check
+        mode predicts a change rather than making it."""
+        self.changed = True
+        return self.result(True, plan[0], plan=plan)
+
     def result(self, ended, progress, **extra):
         return dict(extra, changed=self.changed or bool(self.release.events), ended=ended, cursor=self.cursor,
                     progress=progress, events=self.release.events,

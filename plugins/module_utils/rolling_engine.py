@@ -147,7 +147,7 @@ class Rolling(StrategyRun):
             "then the %s gate: %s" % (GATE, ", ".join(self.gate_names()) or "none"),
             "undone to revision %s if the rollout or the gate fails" % self.stable_revision if self.stable_revision
             else "left as it is if the rollout or the gate fails: there is no earlier revision"]
-        return self.result(True, plan[0], plan=plan)
+        return self.would(plan)
 
     def update(self):
         """Records the release (or its resumption) and rolls the new version out."""
@@ -199,7 +199,7 @@ class Rolling(StrategyRun):
         if self.module.check_mode:
             plan = "would undo %s (%s, revision %s) to %s, without gates" % (
                 self.app, running["version"] or running["image"], running["revision"], target)
-            return self.result(True, plan, plan=[plan])
+            return self.would([plan])
         self.take_lock(lambda: None)
 
         def undo():
@@ -220,7 +220,7 @@ class Rolling(StrategyRun):
         self.cursor.update(version=record.get("version"), stable_revision=record.get("stable_revision") or "",
                            promoted=False)
         if self.module.check_mode:
-            return self.result(True, self.recorded_plan(action)[0], plan=self.recorded_plan(action))
+            return self.would(self.recorded_plan(action))
 
         def read_again():
             self.refuse_unless_unfinished(self.release.read_record(), action, again=True)

@@ -352,7 +352,7 @@ attributes:
     support: full
     description:
       - The new objects go through a server-side dry run and RV(plan) says step by step what the run
-        would do; no lock is taken and nothing is written.
+        would do, reported as changed; no lock is taken and nothing is written.
   diff_mode:
     support: none
     description: A release changes many objects; RV(events) and the record say what changed.
@@ -392,7 +392,10 @@ EXAMPLES = r"""
     app: modelcard-generator
     namespace: modelcard
     version: 2.0.1
-    objects: {rolling: "{{ modelcard_objects }}"}
+    image: ghcr.io/terragonlabs/modelcard-generator:2.0.1
+    # The application's own Deployment and Service, both named after it.
+    tracks: [{name: rolling, deployment: modelcard-generator, services: [{name: modelcard-generator}]}]
+    workload: {port: 8080, health_path: /health, resources: {requests: {cpu: 100m, memory: 256Mi}}}
     rolling:
       max_surge: 1
       max_unavailable: 0

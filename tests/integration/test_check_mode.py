@@ -44,6 +44,8 @@ def test_a_release_in_check_mode_changes_nothing_and_shows_its_plan(api_client, 
                            "-e", json.dumps(dict(variables, release_version="1.1.0")), check=False, env=JSON_OUTPUT)
     assert checked.returncode == 0, checked.stdout + checked.stderr
     [shown] = task_results(checked.stdout, "Show what the").values()
+    [released] = task_results(checked.stdout, "Release the application, each step").values()
+    assert released["changed"], released  # check mode predicts the change it does not make
     for line in plan:
         assert any(text.startswith(line) for text in shown["msg"]), shown["msg"]
     assert versions_of_everything(api_client, namespace) == before
