@@ -397,11 +397,13 @@ class Canary(StrategyRun):
 
     def select_stable(self, slot):
         """Points the stable Service at the slot's pods (its track's pod labels), refusing a slot
-        without ready pods."""
-        if slot == self.new_slot:
-            self.cursor["switched"] = True  # before: an abort then moves it back whether or not it moved
-        self.select(self.canary["stable_service"], self.stable_slot, self.new_slot, 100 if slot == self.new_slot else 0)
-        self.cursor["switched"] = slot == self.new_slot
+        without ready pods. A move to the new slot counts as made from before it is tried, so that an
+        abort after a failed try moves the Service back whether or not it moved."""
+        to_new = slot == self.new_slot
+        if to_new:
+            self.cursor["switched"] = True
+        self.select(self.canary["stable_service"], self.stable_slot, self.new_slot, 100 if to_new else 0)
+        self.cursor["switched"] = to_new
 
     # The one abort path.
     def abort_run(self):
